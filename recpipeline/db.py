@@ -1,0 +1,161 @@
+"""PostgreSQL access: the URL in use (embedded server by default), connections, COPY, migrations.
+
+Bulk data moves with COPY (`copy_in` / `copy_frame`); SQL text comes from `sql/` via `query(name)`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+from recpipeline.config import SQL_DIR, Settings, load_settings
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+QUERIES_DIR = SQL_DIR / "queries"
+MIGRATION_LOCK_KEY = 715_001  # pg_advisory_xact_lock key serialising concurrent `db upgrade`
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The results database: RECPIPE_DATABASE_URL, else the embedded server under RECPIPE_HOME."""
+    settings = settings or load_settings()
+    if settings.database_url:
+        return settings.database_url
+    return embedded_url(settings.home)
+
+
+@cache
+def embedded_url(home: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL 16 from the pgserver wheel; it outlives this process."""
+    import pgserver  # only needed when no database URL is configured
+
+    home.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(home / "pgdata", cleanup_mode=None)
+    return server.get_uri()
+
+
+@contextmanager
+def connect(url: str | None = None) -> Iterator[psycopg2.extensions.connection]:
+    """A connection that commits on success and rolls back on any error (one transaction)."""
+    conn = psycopg2.connect(url or database_url())
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+@cache
+def query(name: str) -> str:
+    """The text of the named query `sql/queries/<name>.sql`."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no named query {name!r} in {QUERIES_DIR}")
+    return path.read_text()
+
+
+def execute(cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | None = None) -> None:
+    """Run the named query with bound parameters."""
+    cur.execute(query(name), params or {})
+
+
+def fetch_all(cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | None = None) -> list:
+    execute(cur, name, params)
+    return cur.fetchall()
+
+
+def _csv_buffer(rows: Iterable[Sequence[Any]]) -> io.StringIO:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow(["\\N" if v is None else v for v in row])
+    buf.seek(0)
+    return buf
+
+
+def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], rows: Iterable) -> int:
+    """COPY `rows` (tuples; None -> NULL) into `table(columns)`; returns the row count."""
+    buf = _csv_buffer(rows)
+    return copy_buffer(cur, table, columns, buf)
+
+
+def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], buf: Any) -> int:
+    """COPY a CSV text buffer (NULL written as \\N) into `table(columns)`."""
+    cols = ", ".join(columns)
+    cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+    return cur.rowcount
+
+
+def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: Any) -> int:
+    """COPY a pandas DataFrame whose columns match `table`'s names (arrays as PostgreSQL literals)."""
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, header=False, na_rep="\\N", lineterminator="\n")
+    buf.seek(0)
+    return copy_buffer(cur, table, list(frame.columns), buf)
+
+
+def pg_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal for COPY of numeric arrays, e.g. {1,2,3}."""
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
+def read_frame(cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | None = None):
+    """Run a named query and return a pandas DataFrame (server-side cursor not needed at our sizes)."""
+    import pandas as pd
+
+    execute(cur, name, params)
+    cols = [d.name for d in cur.description]
+    return pd.DataFrame(cur.fetchall(), columns=cols)
+
+
+def migrations() -> list[Path]:
+    """Numbered migration files in apply order (001_*.sql, 002_*.sql, ...)."""
+    files = sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+    versions = [f.name[:3] for f in files]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"duplicate migration numbers in {MIGRATIONS_DIR}")
+    return files
+
+
+def upgrade(url: str | None = None) -> list[str]:
+    """Apply pending migrations in order, each in its own transaction; returns the names applied.
+
+    A changed checksum of an applied migration is an error: migrations are append-only.
+    """
+    applied_now = []
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS public.schema_migrations ("
+            " version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+    for path in migrations():
+        body = path.read_text()
+        checksum = hashlib.sha256(body.encode()).hexdigest()
+        with connect(url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            cur.execute("SELECT checksum FROM public.schema_migrations WHERE version = %s", (path.name[:3],))
+            row = cur.fetchone()
+            if row:
+                if row[0] != checksum:
+                    raise RuntimeError(f"migration {path.name} changed after it was applied; add a new one")
+                continue
+            cur.execute(body)
+            cur.execute(
+                "INSERT INTO public.schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (path.name[:3], path.name, checksum),
+            )
+            applied_now.append(path.name)
+            log.info("applied migration %s", path.name)
+    return applied_now
