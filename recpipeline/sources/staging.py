@@ -2,7 +2,7 @@
 
 Adapters COPY rows into a per-file temp table `_stage_<target>` (ds, line_no, the canonical columns as
 text); `finish` then makes one raw.loads row per ds found there, replacing any earlier load of the same
-(ds, source, target) (its raw rows go with it through ON DELETE CASCADE), and moves the rows into
+(ds, source, target) (its raw rows are deleted with it), and moves the rows into
 raw.<target> with a single INSERT ... SELECT. It all runs in the caller's transaction, so a failure
 anywhere leaves nothing half-landed, and re-landing a date gives the same rows, never duplicates.
 
@@ -108,6 +108,11 @@ class Landing:
                 (REPLACE_LOCK_CLASS, f"{ds}|{self.source}|{target}"),
             )
             self.cur.execute(
+                f"DELETE FROM raw.{target} WHERE load_id IN (SELECT load_id FROM raw.loads"
+                " WHERE ds = %s AND source = %s AND target = %s)",
+                (ds, self.source, target),
+            )
+            self.cur.execute(
                 "DELETE FROM raw.loads WHERE ds = %s AND source = %s AND target = %s", (ds, self.source, target)
             )
             self.cur.execute(
@@ -135,6 +140,12 @@ class Landing:
                 (list(load_ids), list(load_ids.values())),
             )
         moved = self.cur.rowcount if load_ids else 0
+        for result in results:
+            if result.malformed:
+                self.cur.execute(
+                    f"UPDATE raw.{target} SET malformed = true WHERE load_id = %s AND line_no = ANY(%s)",
+                    (result.load_id, list(result.malformed)),
+                )
         self.cur.execute(f"SELECT count(*) FROM {staged}")
         staged_rows = self.cur.fetchone()[0]
         if moved != sum(counts.values()) or moved != staged_rows:

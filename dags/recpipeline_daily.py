@@ -1,0 +1,107 @@
+"""
+### recpipeline_daily
+
+One run = one day (`ds`, the run's **logical date**): the day's shop events and catalogue become ranked,
+explained recommendations in PostgreSQL.
+
+`ingest >> data_quality >> features >> train >> plan_scoring >> score (one per user shard) >> evaluate >> publish`
+
+* **Reads** landing files from `RECPIPE_LANDING_DIR/<ds>/` (or rows landed earlier with `recpipeline load`).
+* **Writes** `raw`, `clean`, `dq`, `features`, `models`, `eval`, and `recs` (readers use `recs.latest`).
+* **Rerun a day** by clearing its run: every task replaces its own rows for `ds`; `recs.latest` only changes
+  when `publish` succeeds, and only when `evaluate` blessed the model.
+* A failing data-quality check of severity `error` stops the run before training.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+
+from recpipeline import tasks
+from recpipeline.runtime import run_date, run_settings
+
+PUBLISHED = Asset("postgres://localhost:5432/recpipeline/recs/latest")
+
+PARAMS = {
+    "top_k": Param(20, type="integer", minimum=1, maximum=500, description="Recommendations per user."),
+    "cell": Param("gru", enum=["gru", "lstm"], description="Recurrent cell of the user tower."),
+    "embedding_dim": Param(64, type="integer", minimum=8, maximum=512, description="Vector size of both towers."),
+    "epochs": Param(8, type="integer", minimum=1, maximum=200, description="Upper bound on training epochs."),
+    "seq_len": Param(50, type="integer", minimum=2, maximum=500, description="Interactions the user tower reads."),
+    "shards": Param(2, type="integer", minimum=1, maximum=64, description="Parallel scoring tasks (user shards)."),
+    "gate_margin": Param(0.05, type="number", minimum=0, maximum=10,
+                         description="Relative lift over the best baseline required to publish."),
+    "unknown_items": Param("warn", enum=["warn", "reject"],
+                           description="Events on items missing from the catalogue: accept and warn, or reject."),
+    "random_model": Param(False, type="boolean",
+                          description="Gate drill: replace the model's vectors with random noise."),
+}
+
+
+def _ctx():
+    context = get_current_context()
+    return run_date(context), run_settings(context)
+
+
+@dag(
+    dag_id="recpipeline_daily",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    params=PARAMS,
+    doc_md=__doc__,
+    tags=["recpipeline"],
+)
+def recpipeline_daily():
+    @task
+    def ingest() -> dict:
+        """Land the day's events and catalogue into `raw` (COPY); nothing is dropped at the door."""
+        return tasks.ingest(*_ctx())
+
+    @task
+    def data_quality() -> dict:
+        """Validate `raw` into `clean`; quarantine bad rows in `dq.rejects`; fail on `error` checks."""
+        return tasks.data_quality(*_ctx())
+
+    @task
+    def features() -> dict:
+        """Item content features and user behaviour sequences for the day into `features`."""
+        return tasks.build_features(*_ctx())
+
+    @task
+    def train() -> dict:
+        """Train the two-tower model on history before the day; register it in `models.registry`."""
+        return tasks.train(*_ctx())
+
+    @task
+    def plan_scoring(trained: dict) -> list[dict]:
+        """Allocate a publish id and one scoring job per user shard."""
+        return tasks.plan_scoring(*_ctx(), trained)
+
+    @task
+    def score(job: dict) -> dict:
+        """Exact cosine Top-N for one user shard into the day's `recs.results` partition (unpublished)."""
+        return tasks.score(*_ctx(), job)
+
+    @task
+    def evaluate(trained: dict) -> dict:
+        """Full-ranking metrics of the model and baselines on the day's behaviour; bless or reject."""
+        return tasks.evaluate(*_ctx(), trained)
+
+    @task(outlets=[PUBLISHED])
+    def publish(trained: dict, jobs: list[dict]) -> dict:
+        """Swap the day into `recs.latest` in one transaction, only if the model was blessed."""
+        return tasks.publish_results(*_ctx(), trained, jobs)
+
+    trained = train()
+    jobs = plan_scoring(trained)
+    scored = score.expand(job=jobs)
+    ingest() >> data_quality() >> features() >> trained
+    verdict = evaluate(trained)
+    scored >> verdict
+    verdict >> publish(trained, jobs)
+
+
+recpipeline_daily()

@@ -1,0 +1,220 @@
+"""Feature extraction: per-item content inputs and per-user behaviour sequences, keyed by ds.
+
+Items get a dense index (1..n in item_id order; 0 is padding) per ds. Repairs for features (documented in
+README): missing prices are filled with the category median, outliers are clipped by the IQR rule within
+their category, text is NFKC-normalised, lower-cased and whitespace-collapsed; the number of values each
+rule touched goes to `dq.repairs`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from recpipeline import db
+from recpipeline.config import Settings
+from recpipeline.events import CATEGORY_SEPARATOR
+from recpipeline.quality import day_bounds
+
+log = logging.getLogger(__name__)
+PRICE_BUCKETS = 10
+MAX_CONTENT_TOKENS = 32
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def normalise_text(text: str | None) -> str:
+    """NFKC, lower case, collapsed whitespace: the one text normalisation features use."""
+    if not text:
+        return ""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def tokens(text: str | None) -> list[str]:
+    return _WORD.findall(normalise_text(text))
+
+
+def repair_prices(frame: pd.DataFrame) -> tuple[pd.Series, dict[str, int]]:
+    """Fill missing prices from the category median and clip outliers by 1.5 IQR within each category."""
+    price = frame["price"].astype(float)
+    category = frame["category"].fillna("")
+    missing = price.isna()
+    by_cat = price.groupby(category).transform("median")
+    filled = price.fillna(by_cat).fillna(price.median() if price.notna().any() else 0.0)
+    q1 = filled.groupby(category).transform(lambda s: s.quantile(0.25))
+    q3 = filled.groupby(category).transform(lambda s: s.quantile(0.75))
+    low, high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+    clipped = filled.clip(lower=low, upper=high)
+    touched = {
+        "price_filled_from_category_median": int(missing.sum()),
+        "price_clipped_iqr": int(((clipped != filled) & filled.notna()).sum()),
+    }
+    return clipped, touched
+
+
+def price_buckets(price: pd.Series) -> np.ndarray:
+    """Deciles of price over the catalogue, 1..PRICE_BUCKETS (0 only for an empty catalogue)."""
+    if price.empty:
+        return np.zeros(0, dtype=np.int16)
+    ranks = price.rank(method="first", pct=True).to_numpy()
+    return np.minimum(np.ceil(ranks * PRICE_BUCKETS), PRICE_BUCKETS).astype(np.int16)
+
+
+def item_feature_frame(catalogue: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """features.items rows from the validated catalogue (sorted by item_id)."""
+    price, touched = repair_prices(catalogue)
+    text_changed = 0
+    title_tokens, category_paths, tag_lists, brands = [], [], [], []
+    for title, category, tags, brand in zip(
+        catalogue["title"], catalogue["category"], catalogue["tags"], catalogue["brand"], strict=True
+    ):
+        text_changed += normalise_text(title) != title
+        title_tokens.append(tokens(title))
+        category_paths.append([normalise_text(c) for c in (category or "").split(CATEGORY_SEPARATOR.strip()) if c.strip()])
+        tag_lists.append([normalise_text(t) for t in (tags or []) if t])
+        brands.append(normalise_text(brand) or None)
+    touched["text_normalised"] = int(text_changed)
+    frame = pd.DataFrame({
+        "item_idx": np.arange(1, len(catalogue) + 1),
+        "item_id": catalogue["item_id"].to_numpy(),
+        "title_tokens": [pg_text_array(t) for t in title_tokens],
+        "category_path": [pg_text_array(c) for c in category_paths],
+        "tags": [pg_text_array(t) for t in tag_lists],
+        "brand": brands,
+        "price": price.to_numpy(),
+        "price_bucket": price_buckets(price),
+        "in_stock": catalogue["in_stock"].to_numpy(),
+    })
+    return frame, touched
+
+
+def pg_text_array(values: list[str]) -> str:
+    """A PostgreSQL text[] literal with every element quoted (safe for commas, quotes, braces)."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
+
+
+def build_features(url: str, ds: date, settings: Settings) -> dict[str, int]:
+    """Replace the day's features.items and features.user_sequences in one transaction."""
+    window_start = ds - timedelta(days=settings.history_days - 1)
+    _, day_end = day_bounds(ds)
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "features_clear_day", {"ds": ds})
+        catalogue = db.read_frame(cur, "features_catalogue", {"ds": ds})
+        if catalogue.empty:
+            raise RuntimeError(f"no validated catalogue for {ds}: run data_quality for {ds} first")
+        frame, touched = item_feature_frame(catalogue)
+        frame.insert(0, "ds", ds)
+        db.copy_frame(cur, "features.items", frame)
+        for rule, n in touched.items():
+            cur.execute(
+                "INSERT INTO dq.repairs (ds, rule, touched) VALUES (%s, %s, %s) "
+                "ON CONFLICT (ds, rule) DO UPDATE SET touched = EXCLUDED.touched",
+                (ds, rule, n),
+            )
+        db.execute(cur, "features_build_sequences", {"ds": ds, "window_start": window_start, "day_end": day_end})
+        users = cur.rowcount
+        cur.execute("SELECT coalesce(sum(cardinality(item_idx)), 0) FROM features.user_sequences WHERE ds = %s", (ds,))
+        interactions = int(cur.fetchone()[0])
+    summary = {"items": len(frame), "users": users, "interactions": interactions, **touched}
+    log.info("features for %s: %s", ds, ", ".join(f"{k} {v:,}" for k, v in summary.items()))
+    return summary
+
+
+@dataclass
+class ItemTable:
+    """The day's catalogue as model inputs; arrays are indexed by item_idx (row 0 = padding)."""
+
+    item_ids: np.ndarray  # (n+1,) object, item_ids[0] = ""
+    in_stock: np.ndarray  # (n+1,) bool, False at 0
+    content_tokens: np.ndarray  # (n+1, T) int32 ids into vocab, 0 = pad
+    vocab: list[str]  # token strings; id i -> vocab[i - 1]
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids) - 1
+
+
+def content_tokens(row: pd.Series) -> list[str]:
+    """The item tower's content vocabulary: title words, category levels, tags, brand, price bucket."""
+    out = [f"t:{t}" for t in row["title_tokens"]]
+    path = row["category_path"]
+    out += [f"c{i}:{' > '.join(path[: i + 1])}" for i in range(len(path))]
+    out += [f"g:{t}" for t in row["tags"]]
+    if row["brand"]:
+        out.append(f"b:{row['brand']}")
+    out.append(f"p:{row['price_bucket']}")
+    return out[:MAX_CONTENT_TOKENS]
+
+
+def load_item_table(url: str, ds: date, vocab: list[str] | None = None) -> ItemTable:
+    """Read features.items; with a saved `vocab` (from a trained model) unseen tokens map to padding."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        frame = db.read_frame(cur, "features_load_items", {"ds": ds})
+    if frame.empty:
+        raise RuntimeError(f"no item features for {ds}: run the features task for {ds} first")
+    per_item = [content_tokens(row) for _, row in frame.iterrows()]
+    if vocab is None:
+        vocab = sorted({t for toks in per_item for t in toks})
+    index = {t: i + 1 for i, t in enumerate(vocab)}
+    width = max(1, max(len(t) for t in per_item))
+    matrix = np.zeros((len(frame) + 1, width), dtype=np.int32)
+    for row, toks in enumerate(per_item, start=1):
+        ids = [index[t] for t in toks if t in index]
+        matrix[row, : len(ids)] = ids
+    return ItemTable(
+        item_ids=np.concatenate([[""], frame["item_id"].to_numpy(dtype=object)]),
+        in_stock=np.concatenate([[False], frame["in_stock"].to_numpy(dtype=bool)]),
+        content_tokens=matrix,
+        vocab=vocab,
+    )
+
+
+@dataclass
+class Sequences:
+    """Users' chronological interactions (dense item indices, event codes, unix seconds)."""
+
+    user_ids: list[str]
+    items: list[np.ndarray]
+    events: list[np.ndarray]
+    ts: list[np.ndarray]
+
+    def before(self, cutoff_epoch: int, min_len: int = 1) -> Sequences:
+        """The part of each sequence strictly before `cutoff_epoch`; users with < min_len left are dropped."""
+        keep = Sequences([], [], [], [])
+        for u, it, ev, t in zip(self.user_ids, self.items, self.events, self.ts, strict=True):
+            n = int(np.searchsorted(t, cutoff_epoch, side="left"))
+            if n >= min_len:
+                keep.user_ids.append(u)
+                keep.items.append(it[:n])
+                keep.events.append(ev[:n])
+                keep.ts.append(t[:n])
+        return keep
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+
+def load_sequences(url: str, ds: date, shard: int = 0, shards: int = 1) -> Sequences:
+    """features.user_sequences of `ds` (optionally one hash shard of the users), ordered by user_id."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        rows = db.fetch_all(cur, "features_load_sequences", {"ds": ds, "shard": shard, "shards": shards})
+    return Sequences(
+        user_ids=[r[0] for r in rows],
+        items=[np.asarray(r[1], dtype=np.int32) for r in rows],
+        events=[np.asarray(r[2], dtype=np.int32) for r in rows],
+        ts=[np.asarray(r[3], dtype=np.int64) for r in rows],
+    )
+
+
+def active_users(url: str, ds: date, settings: Settings, shard: int = 0, shards: int = 1) -> list[str]:
+    window_start = ds - timedelta(days=settings.history_days - 1)
+    with db.connect(url) as conn, conn.cursor() as cur:
+        rows = db.fetch_all(cur, "features_active_users",
+                            {"ds": ds, "window_start": window_start, "shard": shard, "shards": shards})
+    return [r[0] for r in rows]

@@ -1,0 +1,174 @@
+"""Data quality: validate the day's landed rows into `clean`, quarantine the rest with reasons.
+
+Row-level rules run set-based inside PostgreSQL (sql/queries/dq_flag_*.sql); every landed row ends
+either in `clean` or in `dq.rejects` with all its reason codes, and landed = accepted + rejected is
+checked here and by a table constraint. Dataset-level checks go to `dq.check_results`; any failing
+check of severity `error` raises DataQualityError after the results are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from recpipeline import db
+from recpipeline.config import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_PRICE = 1_000_000.0  # plausibility limit for prices and purchase values
+MAX_ID_LEN = 128
+MAX_TEXT_LEN = 1000
+VOLUME_WINDOW_DAYS = 7
+
+
+class DataQualityError(RuntimeError):
+    """A check of severity `error` failed: nothing downstream may run for this day."""
+
+
+@dataclass
+class CheckResult:
+    name: str
+    target: str
+    severity: str  # error | warn
+    status: str  # pass | warn | fail
+    observed: float | None
+    threshold: str
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class DayReport:
+    ds: date
+    landed: dict[str, int]
+    accepted: dict[str, int]
+    rejected: dict[str, int]
+    checks: list[CheckResult]
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    def summary(self) -> str:
+        lines = [f"data quality for {self.ds}:"]
+        for target in ("items", "events"):
+            lines.append(
+                f"  {target}: landed {self.landed[target]:,} accepted {self.accepted[target]:,} "
+                f"rejected {self.rejected[target]:,}"
+            )
+        for c in self.checks:
+            observed = "-" if c.observed is None else f"{c.observed:.4g}"
+            lines.append(f"  [{c.status:4}] {c.severity:5} {c.name} ({c.target}) observed {observed} {c.threshold}")
+        return "\n".join(lines)
+
+
+def day_bounds(ds: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(ds, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
+    """Validate raw rows of `ds` into clean/dq in one transaction; raise DataQualityError on `error` checks."""
+    day_start, day_end = day_bounds(ds)
+    params = {
+        "ds": ds,
+        "day_start": day_start,
+        "day_end": day_end,
+        "lateness_hours": settings.max_lateness_hours,
+        "max_price": MAX_PRICE,
+        "max_id_len": MAX_ID_LEN,
+        "max_text_len": MAX_TEXT_LEN,
+        "reject_unknown_items": settings.unknown_items == "reject",
+    }
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "dq_clear_day", params)
+        landed, accepted, rejected = {}, {}, {}
+
+        db.execute(cur, "dq_flag_items", params)
+        landed["items"], accepted["items"], rejected["items"] = db.fetch_all(cur, "dq_item_stats")[0]
+        db.execute(cur, "dq_accept_items", params)
+        db.execute(cur, "dq_reject_items", params)
+        if landed["items"] == 0:
+            db.execute(cur, "dq_carry_catalogue", params)
+            log.info("no catalogue landed for %s: carried forward %d items from the last snapshot", ds, cur.rowcount)
+
+        db.execute(cur, "dq_flag_events", params)
+        stats = db.fetch_all(cur, "dq_event_stats")[0]
+        landed["events"], accepted["events"], rejected["events"], accepted_unknown, _ = stats
+        db.execute(cur, "dq_accept_events", params)
+        db.execute(cur, "dq_reject_events", params)
+
+        for target in ("items", "events"):
+            if landed[target] != accepted[target] + rejected[target]:  # the invariant, checked here too
+                raise RuntimeError(f"{target}: landed {landed[target]} != accepted + rejected")
+            db.execute(cur, "dq_insert_audit", {"ds": ds, "target": target, "landed": landed[target],
+                                                "accepted": accepted[target], "rejected": rejected[target]})
+
+        median, window_days = db.fetch_all(cur, "dq_trailing_volume", {"ds": ds, "window_days": VOLUME_WINDOW_DAYS})[0]
+        checks = dataset_checks(settings, landed, accepted, rejected, accepted_unknown, median, window_days)
+        for c in checks:
+            db.execute(cur, "dq_insert_check", {"ds": ds, "check_name": c.name, "target": c.target,
+                                                "severity": c.severity, "status": c.status,
+                                                "observed": c.observed, "threshold": c.threshold,
+                                                "details": json.dumps(c.details)})
+    report = DayReport(ds, landed, accepted, rejected, checks)
+    log.info("%s", report.summary())
+    if report.failed:
+        names = "; ".join(f"{c.name} on {c.target}: observed {c.observed} ({c.threshold})" for c in report.failed)
+        raise DataQualityError(f"data quality failed for {ds}: {names}. Inspect with `recpipeline dq report --ds {ds}`")
+    return report
+
+
+def dataset_checks(
+    settings: Settings,
+    landed: dict[str, int],
+    accepted: dict[str, int],
+    rejected: dict[str, int],
+    accepted_unknown: int,
+    trailing_median: float | None,
+    trailing_days: int,
+) -> list[CheckResult]:
+    """Day-level checks from the counts; pure so that thresholds are easy to test."""
+    checks = [
+        CheckResult("freshness", "events", "error", "pass" if accepted["events"] > 0 else "fail",
+                    float(accepted["events"]), "accepted events > 0"),
+        CheckResult("catalogue_present", "items", "error", "pass" if accepted["items"] > 0 or landed["items"] == 0
+                    else "fail", float(accepted["items"]), "accepted items > 0 when a catalogue landed"),
+    ]
+    for target in ("events", "items"):
+        rate = rejected[target] / landed[target] if landed[target] else 0.0
+        status = "fail" if rate > settings.max_reject_rate else "warn" if rate > settings.max_reject_rate / 4 else "pass"
+        checks.append(CheckResult("reject_rate", target, "error", status, rate,
+                                  f"fail > {settings.max_reject_rate}, warn > {settings.max_reject_rate / 4}"))
+    unknown_share = accepted_unknown / accepted["events"] if accepted["events"] else 0.0
+    checks.append(CheckResult("unknown_item_share", "events", "warn", "warn" if unknown_share > 0.05 else "pass",
+                              unknown_share, "warn > 0.05"))
+    if trailing_median:
+        ratio = accepted["events"] / trailing_median
+        status = "fail" if ratio < settings.min_volume_ratio else "warn" if ratio < 0.6 or ratio > 3 else "pass"
+        checks.append(CheckResult("volume", "events", "error", status, ratio,
+                                  f"fail < {settings.min_volume_ratio} x trailing median, warn < 0.6 or > 3",
+                                  {"trailing_median": trailing_median, "trailing_days": trailing_days}))
+    return checks
+
+
+def report_lines(url: str, ds: date) -> list[str]:
+    """What `recpipeline dq report` prints: the day's counts, checks and top reject reasons."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT target, landed, accepted, rejected FROM dq.load_audit WHERE ds = %s ORDER BY target", (ds,))
+        audit = cur.fetchall()
+        checks = db.fetch_all(cur, "dq_checks_for_day", {"ds": ds})
+        reasons = db.fetch_all(cur, "dq_top_reasons", {"ds": ds})
+    if not audit:
+        return [f"no data-quality results for {ds}: run the data_quality task (or `recpipeline load`) first"]
+    lines = [f"data quality for {ds}"]
+    lines += [f"  {t:6} landed {n:>10,}  accepted {a:>10,}  rejected {r:>8,}" for t, n, a, r in audit]
+    lines.append("checks:")
+    for name, target, severity, status, observed, threshold in checks:
+        obs = "-" if observed is None else f"{observed:.4g}"
+        lines.append(f"  [{status:4}] {severity:5} {name:20} {target:6} observed {obs:>10}  ({threshold})")
+    lines.append("top reject reasons:" if reasons else "no rejected rows")
+    lines += [f"  {n:>8,}  {target:6} {reason}" for target, reason, n in reasons[:15]]
+    return lines

@@ -1,0 +1,55 @@
+-- Validate the day's landed events: one row per landed row with every reason that applies.
+-- Duplicates: the first occurrence (by load, line) is kept; exact copies are duplicate_row, other rows
+-- reusing an event_id are duplicate_event_id. Creates temp table dq_events_flagged (dropped at commit).
+CREATE TEMP TABLE dq_events_flagged ON COMMIT DROP AS
+WITH src AS (
+    SELECT r.*,
+           nullif(btrim(r.event_id), '') AS event_id_n,
+           nullif(btrim(r.user_id), '') AS user_id_n,
+           nullif(btrim(r.item_id), '') AS item_id_n,
+           lower(nullif(btrim(r.event_type), '')) AS event_type_n,
+           dq.try_timestamptz(nullif(btrim(r.ts), '')) AS ts_n,
+           dq.try_float(nullif(btrim(r.value), '')) AS value_n
+    FROM raw.events r
+    WHERE r.ds = %(ds)s
+), ranked AS (
+    SELECT s.*,
+           row_number() OVER (PARTITION BY event_id_n ORDER BY load_id, line_no) AS id_rank,
+           row_number() OVER (PARTITION BY event_id_n, user_id, item_id, event_type, ts, session_id, query, value
+                              ORDER BY load_id, line_no) AS copy_rank
+    FROM src s
+), catalogue AS (
+    SELECT item_id FROM clean.items WHERE ds = %(ds)s
+)
+SELECT ranked.*,
+       array_remove(ARRAY[
+           CASE WHEN malformed THEN 'malformed_line' END,
+           CASE WHEN event_id_n IS NULL THEN 'missing_event_id' END,
+           CASE WHEN user_id_n IS NULL THEN 'missing_user_id' END,
+           CASE WHEN event_type_n IS NULL THEN 'missing_event_type' END,
+           CASE WHEN event_type_n NOT IN ('view', 'click', 'fav', 'cart', 'purchase', 'search')
+                THEN 'unknown_event_type' END,
+           CASE WHEN item_id_n IS NULL AND event_type_n IN ('view', 'click', 'fav', 'cart', 'purchase')
+                THEN 'missing_item_id' END,
+           CASE WHEN event_type_n = 'search' AND nullif(btrim(query), '') IS NULL THEN 'missing_query' END,
+           CASE WHEN nullif(btrim(ts), '') IS NULL THEN 'missing_ts' END,
+           CASE WHEN nullif(btrim(ts), '') IS NOT NULL AND ts_n IS NULL THEN 'bad_ts' END,
+           CASE WHEN ts_n < %(day_start)s::timestamptz - make_interval(hours => %(lateness_hours)s)
+                THEN 'ts_too_early' END,
+           CASE WHEN ts_n >= %(day_end)s::timestamptz AND ts_n <= now() THEN 'ts_after_day' END,
+           CASE WHEN ts_n > now() THEN 'ts_in_future' END,
+           CASE WHEN nullif(btrim(value), '') IS NOT NULL AND value_n IS NULL THEN 'bad_value' END,
+           CASE WHEN value_n < 0 THEN 'negative_value' END,
+           CASE WHEN value_n > %(max_price)s OR value_n = 'Infinity'::float8 THEN 'absurd_value' END,
+           CASE WHEN length(event_id) > %(max_id_len)s OR length(user_id) > %(max_id_len)s
+                  OR length(item_id) > %(max_id_len)s OR length(session_id) > %(max_id_len)s
+                  OR length(query) > %(max_text_len)s THEN 'too_long' END,
+           CASE WHEN concat(event_id, user_id, item_id, event_type, session_id, query)
+                     ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' THEN 'control_chars' END,
+           CASE WHEN %(reject_unknown_items)s AND item_id_n IS NOT NULL
+                 AND item_id_n NOT IN (SELECT item_id FROM catalogue) THEN 'unknown_item' END,
+           CASE WHEN event_id_n IS NOT NULL AND copy_rank > 1 THEN 'duplicate_row' END,
+           CASE WHEN event_id_n IS NOT NULL AND copy_rank = 1 AND id_rank > 1 THEN 'duplicate_event_id' END
+       ], NULL) AS reasons,
+       item_id_n IS NOT NULL AND item_id_n NOT IN (SELECT item_id FROM catalogue) AS unknown_item
+FROM ranked;

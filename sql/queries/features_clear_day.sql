@@ -1,0 +1,2 @@
+DELETE FROM features.items WHERE ds = %(ds)s;
+DELETE FROM features.user_sequences WHERE ds = %(ds)s;

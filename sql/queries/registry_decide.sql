@@ -1,0 +1,3 @@
+UPDATE models.registry
+SET status = %(status)s, reason = %(reason)s, metrics = metrics || %(metrics)s, decided_at = now()
+WHERE model_id = %(model_id)s;
