@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CELLS = ("gru", "lstm")
 UNKNOWN_ITEM_POLICIES = ("reject", "warn")
+BASELINES = ("popularity", "trending", "cooccurrence")
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,15 @@ class Settings:
     gate_metric: str = "ndcg"  # RECPIPE_GATE_METRIC at eval_k
     gate_margin: float = 0.05  # RECPIPE_GATE_MARGIN: relative lift required over the best baseline
     gate_tolerance: float = 0.10  # RECPIPE_GATE_TOLERANCE: allowed relative drop vs last blessed model
+    gate_baselines: str = "popularity,trending,cooccurrence"  # RECPIPE_GATE_BASELINES: the model must beat these
 
     @property
     def artifacts(self) -> Path:
         return self.artifact_root or self.home / "artifacts"
+
+    @property
+    def gate_baseline_names(self) -> list[str]:
+        return [b.strip() for b in self.gate_baselines.split(",") if b.strip()]
 
     @property
     def landing(self) -> Path:
@@ -88,6 +94,9 @@ class Settings:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.temperature <= 1:
             problems.append(f"temperature must be in (0, 1], got {self.temperature}")
+        unknown = set(self.gate_baseline_names) - set(BASELINES)
+        if unknown or not self.gate_baseline_names:
+            problems.append(f"gate_baselines must be a comma-separated subset of {BASELINES}, got {self.gate_baselines!r}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
         return self

@@ -40,6 +40,7 @@ def embedded_url(home: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL 16 from the pgserver wheel; it outlives this process."""
     import pgserver  # only needed when no database URL is configured
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # per-process start/exit chatter
     home.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(home / "pgdata", cleanup_mode=None)
     return server.get_uri()

@@ -117,7 +117,8 @@ def gate(results: dict[str, dict[str, float]], settings: Settings, last_blessed:
     last blessed model by more than `gate_tolerance` (relative)."""
     key = f"{settings.gate_metric}@{settings.eval_k}"
     candidate = results["model"][key]
-    name, best = max(((m, r[key]) for m, r in results.items() if m != "model"), key=lambda x: (x[1], x[0]))
+    contenders = [(m, r[key]) for m, r in results.items() if m in settings.gate_baseline_names]
+    name, best = max(contenders, key=lambda x: (x[1], x[0]))
     needed = best * (1 + settings.gate_margin)
     if candidate <= needed:
         reason = f"{key} {candidate:.4f} does not beat {name} {best:.4f} by {settings.gate_margin:.0%} (needs > {needed:.4f})"

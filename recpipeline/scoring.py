@@ -106,9 +106,13 @@ def explain(
         if len(recent) == 0 or not valid.any():
             continue
         sims = item_vecs[recs[valid]] @ item_vecs[recent].T  # (k, h)
+        sims[recs[valid][:, None] == recent[None, :]] = -np.inf  # an item does not explain itself
         best = sims.argmax(axis=1)
-        reason[u, valid] = recent[best]
-        score[u, valid] = sims[np.arange(len(best)), best]
+        best_score = sims[np.arange(len(best)), best]
+        found = np.isfinite(best_score)
+        rows = np.flatnonzero(valid)[found]
+        reason[u, rows] = recent[best[found]]
+        score[u, rows] = best_score[found]
     return reason, score
 
 

@@ -1,0 +1,22 @@
+"""Two-tower recommender (item tower: id + content; user tower: GRU/LSTM) in Keras 3 on TensorFlow.
+
+Importing this package does not import TensorFlow: the DAG parses it cheaply. TF is imported inside
+`train`, `TrainedModel.load` and the vector methods.
+"""
+
+from recpipeline.model.artifact import TrainedModel
+from recpipeline.model.ranking import hit_rate_ndcg, rank_of_targets
+from recpipeline.model.training import evaluate, make_examples, train
+from recpipeline.model.types import ItemContent, ModelParams, TrainingSet
+
+__all__ = [
+    "ItemContent",
+    "ModelParams",
+    "TrainedModel",
+    "TrainingSet",
+    "evaluate",
+    "hit_rate_ndcg",
+    "make_examples",
+    "rank_of_targets",
+    "train",
+]

@@ -1,0 +1,216 @@
+"""Training loop: next-item prediction at every position of every sequence (many-to-many).
+
+For a user sequence s_1..s_n the user tower reads s_1..s_{n-1} (left-padded, masked) and the state after
+position t must predict s_{t+1}; every position is a training example with sample weight
+EVENT_WEIGHTS[event of s_{t+1}]. Loss: full softmax over the whole catalogue of cos(u_t, v_j) / tau
+(`losses.full_softmax_loss`) when n_items <= params.full_softmax_max_items, otherwise a sampled softmax with
+in-batch + popularity-sampled negatives, logQ correction and accidental-hit removal
+(`losses.sampled_softmax_loss`). Adam (AdamW with weight_decay), early stopping on validation NDCG@10 with
+the best epoch's weights restored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from recpipeline.model.artifact import TrainedModel
+from recpipeline.model.engine import Engine, content_arrays, pad_left, seed_everything, warm_flags
+from recpipeline.model.ranking import hit_rate_ndcg, rank_of_targets
+from recpipeline.model.types import ModelParams, TrainingSet, event_weight_table
+
+logger = logging.getLogger(__name__)
+
+Validation = tuple[list[np.ndarray], list[np.ndarray], np.ndarray]
+
+
+def make_examples(sequences: list[np.ndarray], events: list[np.ndarray], seq_len: int
+                  ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Per user: inputs s[:-1], their events, targets s[1:] and target weights, each the last `seq_len`.
+
+    Targets whose event weight is 0 are replaced by 0 (= not a training position).
+    """
+    table = event_weight_table()
+    ids, evs, tgts, wts = [], [], [], []
+    for s, e in zip(sequences, events, strict=True):
+        s = np.asarray(s, dtype=np.int32)
+        e = np.asarray(e, dtype=np.int32)
+        if len(s) < 2:
+            continue
+        w = table[np.clip(e[1:], 0, len(table) - 1)]
+        t = np.where(w > 0, s[1:], 0).astype(np.int32)
+        ids.append(s[:-1][-seq_len:])
+        evs.append(e[:-1][-seq_len:])
+        tgts.append(t[-seq_len:])
+        wts.append(w[-seq_len:].astype(np.float32))
+    return ids, evs, tgts, wts
+
+
+def epoch_batches(lengths: np.ndarray, rng: np.random.Generator, batch_size: int, max_positions: int
+                  ) -> list[np.ndarray]:
+    """Shuffled batches of example indices, length-bucketed inside chunks of 16 batches to cut padding.
+
+    A batch holds at most `batch_size` sequences and at most `max_positions` padded positions.
+    """
+    order = rng.permutation(len(lengths))
+    batches: list[np.ndarray] = []
+    chunk = batch_size * 16
+    for c in range(0, len(order), chunk):
+        idx = order[c:c + chunk]
+        idx = idx[np.argsort(lengths[idx], kind="stable")]
+        current: list[int] = []
+        for i in idx:
+            if current and (len(current) >= batch_size or (len(current) + 1) * lengths[i] > max_positions):
+                batches.append(np.array(current))
+                current = []
+            current.append(int(i))
+        if current:
+            batches.append(np.array(current))
+    rng.shuffle(batches)
+    return batches
+
+
+def evaluate(model: TrainedModel, histories: list[np.ndarray], history_events: list[np.ndarray],
+             targets: np.ndarray, ks: tuple[int, ...] = (10, 20)) -> dict[str, float]:
+    """Full-catalogue leave-one-out metrics: rank each target among all items, the history excluded."""
+    users = model.user_vectors(histories, history_events)
+    items = model.item_vectors()
+    ranks = rank_of_targets(users, items, np.asarray(targets), histories, block=model.params.eval_batch_users)
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"hr@{k}"], out[f"ndcg@{k}"] = hit_rate_ndcg(ranks, k)
+    return out
+
+
+def train(data: TrainingSet, params: ModelParams, validation: Validation | None = None,
+          log: Callable[[str], None] = logger.info) -> TrainedModel:
+    """Fit the two-tower model on `data`; see the module docstring for the objective.
+
+    `validation` = (history item seqs, history event seqs, target item per user): after every epoch the
+    validation NDCG@10 (full ranking, history excluded) drives early stopping (`params.patience`) and the
+    best epoch's weights are kept. One log line per epoch.
+    """
+    params = params.validated()
+    counts = data.counts()
+    if params.random_model:
+        log("random_model: skipping training, vectors are seeded noise")
+        return TrainedModel(params, data.n_items, data.content, counts)
+    seed_everything(params.seed)
+    rows = data.n_items + 1
+    tokens, vocab_size = content_arrays(data.content, rows)
+    warm = warm_flags(rows, data.n_items, counts)
+    engine = Engine(params, data.n_items, vocab_size, tokens.shape[1])
+    model = TrainedModel(params, data.n_items, data.content, counts, engine=engine)
+    tf = engine.tf
+    net = engine.net
+
+    ids, evs, tgts, wts = make_examples(data.sequences, data.events, params.seq_len)
+    if not ids:
+        raise ValueError("no training sequence has 2 or more interactions")
+    lengths = np.array([len(x) for x in ids])
+    sampled = data.n_items > params.full_softmax_max_items
+    probs = counts[:rows].astype(np.float64)
+    probs[probs <= 0] = 0.5  # unseen items get a small, non-zero Q
+    probs[0] = 0.0
+    probs /= probs.sum()
+    log_q_all = np.log(np.maximum(probs, 1e-12)).astype(np.float32)
+    cdf = np.cumsum(probs)
+
+    import keras  # noqa: PLC0415
+
+    from recpipeline.model.losses import full_softmax_loss, sampled_softmax_loss  # noqa: PLC0415
+    from recpipeline.model.towers import l2_normalize  # noqa: PLC0415
+
+    opt_kwargs = {"learning_rate": params.learning_rate}
+    if params.clipnorm > 0:
+        opt_kwargs["global_clipnorm"] = params.clipnorm
+    if params.weight_decay > 0:
+        optimizer = keras.optimizers.AdamW(weight_decay=params.weight_decay, **opt_kwargs)
+    else:
+        optimizer = keras.optimizers.Adam(**opt_kwargs)
+    optimizer.build(net.trainable_variables)
+    tokens_t = tf.constant(tokens)
+    warm_t = tf.constant(warm)
+    log_q_t = tf.constant(log_q_all)
+
+    spec = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.int32)]
+
+    @tf.function(input_signature=spec)
+    def step(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l):
+        with tf.GradientTape() as tape:
+            table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g),
+                                   training=True)
+            states = net.user_states(ids_l, evs_b, table, training=True)
+            at = tgts_l > 0
+            users = l2_normalize(tf.boolean_mask(states, at))
+            y = tf.boolean_mask(tgts_l, at)
+            w = tf.boolean_mask(wts_b, at)
+            items = l2_normalize(table)
+            inv_t = net.inverse_temperature()
+            if sampled:
+                loss = sampled_softmax_loss(users, y, w, items, inv_t, negs_l, tf.gather(log_q_t, rows_g))
+            else:
+                loss = full_softmax_loss(users, y, w, items, inv_t)
+        grads = tape.gradient(loss, net.trainable_variables)
+        optimizer.apply(grads, net.trainable_variables)
+        return loss, tf.reduce_sum(w)
+
+    # memory bound: the (positions x catalogue) logits and their gradient dominate a full-softmax step
+    max_positions = params.max_batch_positions
+    if not sampled:
+        max_positions = max(params.seq_len, min(max_positions, params.max_logit_elements // rows))
+    rng = np.random.default_rng(params.seed)
+    all_rows = np.arange(rows, dtype=np.int32)
+    empty = np.zeros(0, dtype=np.int32)
+    best_score, best_weights, best_epoch, bad = -1.0, None, 0, 0
+    for epoch in range(1, params.epochs + 1):
+        t0 = time.perf_counter()
+        total, weight_sum = 0.0, 0.0
+        for batch in epoch_batches(lengths, rng, params.batch_size, max_positions):
+            b_ids = pad_left([ids[i] for i in batch])
+            width = b_ids.shape[1]
+            b_evs = pad_left([evs[i] for i in batch], width)
+            b_tgt = pad_left([tgts[i] for i in batch], width)
+            b_wts = np.zeros(b_ids.shape, dtype=np.float32)
+            for j, i in enumerate(batch):
+                b_wts[j, width - len(wts[i]):] = wts[i]
+            if sampled:
+                negs = np.minimum(np.searchsorted(cdf, rng.random(params.num_negatives)), rows - 1)
+                negs = np.maximum(negs, 1).astype(np.int32)
+                rows_g = np.unique(np.concatenate([[0], b_ids.ravel(), b_tgt.ravel(), negs])).astype(np.int32)
+                loss, wsum = step(rows_g, np.searchsorted(rows_g, b_ids).astype(np.int32), b_evs,
+                                  np.searchsorted(rows_g, b_tgt).astype(np.int32), b_wts,
+                                  np.searchsorted(rows_g, negs).astype(np.int32))
+            else:
+                loss, wsum = step(all_rows, b_ids, b_evs, b_tgt, b_wts, empty)
+            total += float(loss) * float(wsum)
+            weight_sum += float(wsum)
+        record: dict[str, float] = {"epoch": epoch, "loss": total / max(weight_sum, 1e-9)}
+        line = f"epoch {epoch}/{params.epochs} loss {record['loss']:.4f}"
+        if params.learn_temperature:
+            record["temperature"] = float(np.exp(np.array(net.log_temperature)))
+            line += f" tau {record['temperature']:.4f}"
+        stop = False
+        if validation is not None:
+            metrics = evaluate(model, validation[0], validation[1], validation[2], ks=(10,))
+            record.update({f"val_{k}": v for k, v in metrics.items()})
+            line += f" val_ndcg@10 {metrics['ndcg@10']:.4f} val_hr@10 {metrics['hr@10']:.4f}"
+            if metrics["ndcg@10"] > best_score:
+                best_score, best_weights, best_epoch, bad = metrics["ndcg@10"], engine.get_weights(), epoch, 0
+            else:
+                bad += 1
+                stop = bad >= params.patience and epoch >= params.min_epochs
+        record["seconds"] = time.perf_counter() - t0
+        model.history.append(record)
+        log(f"{line} {record['seconds']:.1f}s")
+        if stop:
+            log(f"early stopping: best val_ndcg@10 {best_score:.4f} at epoch {best_epoch}")
+            break
+    if best_weights is not None:
+        engine.set_weights(best_weights)
+    return model
