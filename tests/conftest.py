@@ -17,6 +17,7 @@ from recpipeline import db  # noqa: E402
 from recpipeline.config import PROJECT_ROOT  # noqa: E402
 
 DATA_SCHEMAS = ("raw", "clean", "dq", "features", "models", "recs", "eval")
+REFERENCE_TABLES = {"dq.reason_codes"}  # filled by migrations, not by the pipeline
 
 
 def with_database(url: str, name: str) -> str:
@@ -59,10 +60,10 @@ def fresh_db(pg_url: str) -> str:
             "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables WHERE schemaname = ANY(%s)",
             (list(DATA_SCHEMAS),),
         )
-        tables = [r[0] for r in cur.fetchall()]
+        tables = [r[0] for r in cur.fetchall() if r[0] not in REFERENCE_TABLES]
         cur.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
         cur.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
-                    "WHERE schemaname = 'recs' AND tablename LIKE 'results\\_%%'")
+                    "WHERE schemaname = 'recs' AND tablename LIKE %s", ("results\\_%",))
         for (part,) in cur.fetchall():
             cur.execute(f"DROP TABLE {part}")
     return pg_url

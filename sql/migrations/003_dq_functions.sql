@@ -1,4 +1,5 @@
 -- Safe casts for set-based validation: NULL instead of an error for text that does not parse.
+-- Timestamps must start with an ISO date: PostgreSQL's special inputs ('now', 'yesterday', 'epoch') are rejected.
 -- PostgreSQL 16+ has pg_input_is_valid (no subtransaction per row); older servers fall back to an
 -- exception block. The choice is made once, here.
 DO $mig$
@@ -7,7 +8,8 @@ BEGIN
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_timestamptz(t text) RETURNS timestamptz
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
-        'SELECT CASE WHEN pg_input_is_valid(t, ''timestamptz'') THEN t::timestamptz END'$f$;
+        'SELECT CASE WHEN t ~ ''^\s*\d{4}-\d{2}-\d{2}'' AND pg_input_is_valid(t, ''timestamptz'')
+                     THEN t::timestamptz END'$f$;
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_float(t text) RETURNS double precision
         LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
@@ -16,7 +18,8 @@ BEGIN
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_timestamptz(t text) RETURNS timestamptz
         LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS
-        'BEGIN RETURN t::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END'$f$;
+        'BEGIN IF t !~ ''^\s*\d{4}-\d{2}-\d{2}'' THEN RETURN NULL; END IF;
+               RETURN t::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END'$f$;
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_float(t text) RETURNS double precision
         LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS

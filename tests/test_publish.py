@@ -1,0 +1,169 @@
+"""Atomic publish: readers never see a mixture or an empty day; killed publishes change nothing; roles."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import date
+
+import numpy as np
+import psycopg2
+import pytest
+
+from recpipeline import db, publish
+
+D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
+
+
+def stage(url: str, ds: date, users: int, k: int, model_id: str, shards: int = 2, seed: int = 0) -> int:
+    """Plan an attempt and write `users` x `k` rows over `shards` shards; returns the publish_id."""
+    publish_id = publish.plan_scoring(url, ds)
+    rng = np.random.default_rng(seed)
+    item_ids = np.array([""] + [f"i{n}" for n in range(1, 200)], dtype=object)
+    for shard in range(shards):
+        user_ids = [f"u{n}" for n in range(shard, users, shards)]
+        items = np.stack([rng.choice(np.arange(1, 200), k, replace=False) for _ in user_ids])
+        scores = np.sort(rng.random((len(user_ids), k)).astype(np.float32), axis=1)[:, ::-1]
+        reasons = np.full(items.shape, -1)
+        buf = publish.result_rows_csv(ds, publish_id, shard, model_id, user_ids, item_ids, items, scores, reasons,
+                                      np.full(items.shape, np.nan, dtype=np.float32), "model")
+        publish.write_shard(url, ds, publish_id, shard, [buf])
+    return publish_id
+
+
+def latest(url: str):
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT ds, model_id, count(*), count(DISTINCT user_id) FROM recs.latest GROUP BY 1, 2")
+        return cur.fetchall()
+
+
+def checksum(url: str) -> str:
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT md5(string_agg(concat_ws(',', ds, model_id, user_id, rank, item_id, score), ';' "
+                    "ORDER BY user_id, rank)) FROM recs.latest")
+        return cur.fetchone()[0]
+
+
+def test_publish_swaps_a_day_in_and_reruns_replace_it(fresh_db):
+    assert latest(fresh_db) == []
+    p1 = stage(fresh_db, D1, users=50, k=5, model_id="m1")
+    assert latest(fresh_db) == []  # staged rows are invisible until published
+    publish.publish_day(fresh_db, D1, p1, "m1")
+    assert latest(fresh_db) == [(D1, "m1", 250, 50)]
+    # a retried shard replaces its own rows: no duplicates
+    p2 = stage(fresh_db, D2, users=40, k=5, model_id="m2")
+    stage_again = publish.result_rows_csv(D2, p2, 0, "m2", ["u0"], np.array(["", "i1"], dtype=object),
+                                          np.array([[1]]), np.array([[0.5]], dtype=np.float32),
+                                          np.array([[-1]]), np.array([[np.nan]], dtype=np.float32), "model")
+    publish.write_shard(fresh_db, D2, p2, 0, [stage_again])
+    publish.publish_day(fresh_db, D2, p2, "m2")
+    assert latest(fresh_db) == [(D2, "m2", 1 + 20 * 5, 21)]
+    # rerunning day 2 replaces it exactly; superseded rows are gone from the table
+    p3 = stage(fresh_db, D2, users=40, k=5, model_id="m2", seed=5)
+    publish.publish_day(fresh_db, D2, p3, "m2")
+    assert latest(fresh_db) == [(D2, "m2", 200, 40)]
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT ds, count(DISTINCT publish_id), count(*) FROM recs.results GROUP BY ds ORDER BY ds")
+        assert cur.fetchall() == [(D1, 1, 250), (D2, 1, 200)]
+        # publishing an older day (a backfill) keeps recs.latest on the newest day
+    p4 = stage(fresh_db, D1, users=10, k=5, model_id="m1b")
+    publish.publish_day(fresh_db, D1, p4, "m1b")
+    assert latest(fresh_db) == [(D2, "m2", 200, 40)]
+
+
+def test_reader_never_sees_a_mixture_or_an_empty_day(fresh_db):
+    p1 = stage(fresh_db, D1, users=300, k=10, model_id="m1")
+    publish.publish_day(fresh_db, D1, p1, "m1")
+    allowed = {(D1, "m1", 3000)}
+    seen, stop, errors = [], threading.Event(), []
+
+    def reader():
+        conn = psycopg2.connect(fresh_db)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                while not stop.is_set():
+                    cur.execute("SELECT ds, model_id, count(*) FROM recs.latest GROUP BY 1, 2")
+                    seen.append(tuple(cur.fetchall()))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for round_ in range(6):
+            ds = D2 if round_ % 2 == 0 else D1
+            model = f"m{round_}"
+            users = 200 + 50 * round_
+            pid = stage(fresh_db, ds, users=users, k=10, model_id=model, seed=round_)
+            publish.publish_day(fresh_db, ds, pid, model)
+            if ds == D2:
+                allowed.add((D2, model, users * 10))
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    assert len(seen) > 20
+    for observation in seen:
+        assert len(observation) == 1, f"mixture or empty set: {observation}"
+        assert observation[0] in allowed
+
+
+def test_killed_publish_leaves_latest_unchanged(fresh_db):
+    p1 = stage(fresh_db, D1, users=30, k=5, model_id="m1")
+    publish.publish_day(fresh_db, D1, p1, "m1")
+    before = checksum(fresh_db)
+    p2 = stage(fresh_db, D2, users=30, k=5, model_id="m2")
+    script = textwrap.dedent(f"""
+        from datetime import date
+        from recpipeline import db
+        with db.connect({fresh_db!r}) as conn, conn.cursor() as cur:
+            db.execute(cur, "recs_publish", {{"ds": date(2026, 10, 2), "publish_id": {p2}, "model_id": "m2"}})
+            print("published, not committed", flush=True)
+            cur.execute("SELECT pg_sleep(60)")
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout.readline().strip() == "published, not committed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert checksum(fresh_db) == before
+    assert latest(fresh_db) == [(D1, "m1", 150, 30)]
+
+
+def test_reader_role_can_read_recs_and_eval_only(fresh_db):
+    p1 = stage(fresh_db, D1, users=5, k=3, model_id="m1")
+    publish.publish_day(fresh_db, D1, p1, "m1")
+    conn = psycopg2.connect(fresh_db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET ROLE recpipeline_reader")
+            cur.execute("SELECT count(*) FROM recs.latest")
+            assert cur.fetchone()[0] == 15
+            cur.execute("SELECT count(*) FROM eval.metrics")
+            for sql in ("SELECT * FROM raw.events", "SELECT * FROM clean.events",
+                        "INSERT INTO eval.metrics VALUES ('2026-10-01', 'x', 'model', 'ndcg', 10, 1, 1)",
+                        "UPDATE recs.current SET ds = '2020-01-01'", "DELETE FROM recs.published"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def test_latest_uses_an_index_for_one_user(fresh_db):
+    p1 = stage(fresh_db, D1, users=2000, k=10, model_id="m1")
+    publish.publish_day(fresh_db, D1, p1, "m1")
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("ANALYZE recs.results")
+        cur.execute("EXPLAIN SELECT item_id, score FROM recs.latest WHERE user_id = 'u7' ORDER BY rank")
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert "Index" in plan and "Seq Scan on results_20261001" not in plan, plan
