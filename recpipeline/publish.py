@@ -16,6 +16,7 @@ import numpy as np
 from recpipeline import db
 
 log = logging.getLogger(__name__)
+NULL = "\\N"  # COPY's NULL marker; compared by identity below (quoted ids are other objects)
 RESULT_COLUMNS = ("ds", "publish_id", "shard", "model_id", "user_id", "rank", "item_id", "score",
                   "reason_item_id", "reason_score", "source")
 
@@ -34,18 +35,26 @@ def result_rows_csv(
     """CSV text for COPY into recs.results; `items`/`reasons` are item_idx matrices (-1 = none)."""
     buf = io.StringIO()
     prefix = f"{ds},{publish_id},{shard},{model_id},"
-    ids = np.asarray(item_ids, dtype=object)
+    quoted = [_csv_field(str(x)) for x in item_ids] + [NULL]  # index -1 -> NULL
+    item_txt = np.asarray(quoted, dtype=object)
+    rec_txt = item_txt[np.where(items >= 0, items, -1)].tolist()
+    why_txt = item_txt[np.where(reasons >= 0, reasons, -1)].tolist()
+    score_list = scores.tolist()
+    reason_list = reason_scores.tolist()
+    tail = f",{source}\n"
+    lines = []
     for u, user in enumerate(user_ids):
         head = prefix + _csv_field(user) + ","
-        for r in range(items.shape[1]):
-            item = items[u, r]
-            if item < 0:
+        recs, whys, scs, rss = rec_txt[u], why_txt[u], score_list[u], reason_list[u]
+        for r in range(len(recs)):
+            if recs[r] is NULL:
                 break
-            reason = reasons[u, r]
-            reason_text = _csv_field(ids[reason]) if reason >= 0 else "\\N"
-            rs = reason_scores[u, r]
-            rs_text = "\\N" if np.isnan(rs) else f"{rs:.6g}"
-            buf.write(f"{head}{r + 1},{_csv_field(ids[item])},{scores[u, r]:.6g},{reason_text},{rs_text},{source}\n")
+            rs = rss[r]
+            lines.append(f"{head}{r + 1},{recs[r]},{scs[r]:.6g},{whys[r]},{NULL if rs != rs else f'{rs:.6g}'}{tail}")
+        if len(lines) > 100_000:
+            buf.write("".join(lines))
+            lines.clear()
+    buf.write("".join(lines))
     buf.seek(0)
     return buf
 

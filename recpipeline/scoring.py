@@ -39,6 +39,15 @@ def _exact_row(user: np.ndarray, item_vecs: np.ndarray, candidates: np.ndarray, 
     return cand[order], sc[order]
 
 
+def _padded(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Ragged int arrays -> (n, max_len) matrix padded with -2 (never an item index)."""
+    width = max((len(a) for a in arrays), default=0)
+    out = np.full((len(arrays), width), -2, dtype=np.int64)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+    return out
+
+
 def top_n(
     user_vecs: np.ndarray,
     item_vecs: np.ndarray,
@@ -69,24 +78,34 @@ def top_n(
         return TopN(out_items, out_scores)
     for start in range(0, n_users, USER_BLOCK):
         stop = min(start + USER_BLOCK, n_users)
-        excl = [set(exclude[u].tolist()) if exclude is not None else set() for u in range(start, stop)]
-        extra = max((len(e) for e in excl), default=0)
-        depth = min(len(candidates), k + extra + 1)
+        excl = _padded(exclude[start:stop]) if exclude is not None else np.zeros((stop - start, 0), np.int64)
+        depth = min(len(candidates), k + excl.shape[1] + 1)
         scores, pos = index.search(users[start:stop], depth)
-        for row, u in enumerate(range(start, stop)):
-            got = candidates[pos[row][pos[row] >= 0]]
-            sc = scores[row][: len(got)]
-            keep = np.fromiter((g not in excl[row] for g in got), dtype=bool, count=len(got))
-            got, sc = got[keep], sc[keep]
-            tie_at_cut = len(got) > k and sc[k] == sc[k - 1]
-            truncated = depth < len(candidates) and len(sc) > 0 and sc[-1] == sc[min(k, len(sc)) - 1]
-            if tie_at_cut or truncated:
-                got, sc = _exact_row(users[u], items, candidates, excl[row], k)
-            else:
-                order = np.lexsort((got, -sc))[:k]
-                got, sc = got[order], sc[order]
-            out_items[u, : len(got)] = got
-            out_scores[u, : len(got)] = sc
+        got = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
+        drop = (pos < 0) | (got[:, :, None] == excl[:, None, :]).any(axis=2)
+        # row-wise order: kept before dropped, score descending, then item index ascending
+        rows = np.repeat(np.arange(stop - start), depth)
+        flat = np.lexsort((got.ravel(), -scores.ravel(), drop.ravel(), rows)).reshape(stop - start, depth)
+        order = flat - (np.arange(stop - start) * depth)[:, None]
+        got = np.take_along_axis(got, order, axis=1)
+        sc = np.take_along_axis(scores, order, axis=1)
+        kept = (~np.take_along_axis(drop, order, axis=1)).sum(axis=1)
+        width = min(k, depth)
+        block_items, block_scores = got[:, :width].copy(), sc[:, :width].copy()
+        short = np.arange(width)[None, :] >= kept[:, None]
+        block_items[short], block_scores[short] = -1, 0.0
+        # exactness at the cut: equal scores may continue past what faiss returned -> recompute those rows
+        last_kept = sc[np.arange(len(sc)), np.maximum(kept - 1, 0)]
+        kth = sc[np.arange(len(sc)), min(k, depth) - 1]
+        unsure = (kept > k) & (sc[:, min(k, depth - 1)] == kth)
+        unsure |= (depth < len(candidates)) & (kept >= k) & (last_kept == kth)
+        for row in np.flatnonzero(unsure):
+            ex = set(excl[row][excl[row] >= 0].tolist())
+            it, s_ = _exact_row(users[start + row], items, candidates, ex, k)
+            block_items[row], block_scores[row] = -1, 0.0
+            block_items[row, : len(it)], block_scores[row, : len(it)] = it, s_
+        out_items[start:stop, :width] = block_items
+        out_scores[start:stop, :width] = block_scores
     return TopN(out_items, out_scores)
 
 
