@@ -96,7 +96,9 @@ class Settings:
             problems.append(f"temperature must be in (0, 1], got {self.temperature}")
         unknown = set(self.gate_baseline_names) - set(BASELINES)
         if unknown or not self.gate_baseline_names:
-            problems.append(f"gate_baselines must be a comma-separated subset of {BASELINES}, got {self.gate_baselines!r}")
+            problems.append(
+                f"gate_baselines must be a comma-separated subset of {BASELINES}, got {self.gate_baselines!r}"
+            )
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
         return self

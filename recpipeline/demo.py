@@ -59,7 +59,8 @@ def summary_lines(url: str, ds: date) -> list[str]:
             recs = ", ".join(f"{i} ({s:.3f}, because {r})" for _, i, s, r in cur.fetchall())
             out.append(f"top 5 for {user}: {recs}")
     out.append("query the published recommendations:")
-    out.append(f"  psql '{url}' -c 'SELECT user_id, rank, item_id, score FROM recs.latest ORDER BY user_id, rank LIMIT 20'")
+    sql = "SELECT user_id, rank, item_id, score FROM recs.latest ORDER BY user_id, rank LIMIT 20"
+    out.append(f"  psql '{url}' -c '{sql}'")
     return out
 
 

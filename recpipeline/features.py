@@ -75,7 +75,8 @@ def item_feature_frame(catalogue: pd.DataFrame) -> tuple[pd.DataFrame, dict[str,
     ):
         text_changed += normalise_text(title) != title
         title_tokens.append(tokens(title))
-        category_paths.append([normalise_text(c) for c in (category or "").split(CATEGORY_SEPARATOR.strip()) if c.strip()])
+        levels = (category or "").split(CATEGORY_SEPARATOR.strip())
+        category_paths.append([normalise_text(c) for c in levels if c.strip()])
         tag_lists.append([normalise_text(t) for t in (tags or []) if t])
         brands.append(normalise_text(brand) or None)
     touched["text_normalised"] = int(text_changed)

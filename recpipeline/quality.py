@@ -117,7 +117,9 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
     log.info("%s", report.summary())
     if report.failed:
         names = "; ".join(f"{c.name} on {c.target}: observed {c.observed} ({c.threshold})" for c in report.failed)
-        raise DataQualityError(f"data quality failed for {ds}: {names}. Inspect with `recpipeline dq report --ds {ds}`")
+        raise DataQualityError(
+            f"data quality failed for {ds}: {names}. Inspect with `recpipeline dq report --ds {ds}`"
+        )
     return report
 
 
@@ -139,7 +141,8 @@ def dataset_checks(
     ]
     for target in ("events", "items"):
         rate = rejected[target] / landed[target] if landed[target] else 0.0
-        status = "fail" if rate > settings.max_reject_rate else "warn" if rate > settings.max_reject_rate / 4 else "pass"
+        limit = settings.max_reject_rate
+        status = "fail" if rate > limit else "warn" if rate > limit / 4 else "pass"
         checks.append(CheckResult("reject_rate", target, "error", status, rate,
                                   f"fail > {settings.max_reject_rate}, warn > {settings.max_reject_rate / 4}"))
     unknown_share = accepted_unknown / accepted["events"] if accepted["events"] else 0.0

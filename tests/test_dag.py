@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -39,7 +39,6 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
 def test_whole_dag_on_tiny_shop_publishes_recommendations(fresh_db, tmp_path):
     from recpipeline.cli import land_and_validate
     from recpipeline.generate import generate_shop
-
     from tests.airflow_support import prepare_airflow
 
     landing = tmp_path / "landing"
@@ -52,7 +51,7 @@ def test_whole_dag_on_tiny_shop_publishes_recommendations(fresh_db, tmp_path):
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).dags["recpipeline_daily"]
-    logical = datetime.combine(shop.last_day, datetime.min.time(), tzinfo=timezone.utc)
+    logical = datetime.combine(shop.last_day, datetime.min.time(), tzinfo=UTC)
     run = dag.test(logical_date=logical, run_conf={"shards": 3, "top_k": 7})
     assert run.state == "success"
 

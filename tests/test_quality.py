@@ -153,7 +153,8 @@ def test_rerun_gives_identical_rows(corpus):
             out = []
             for sql in ("SELECT * FROM clean.events ORDER BY event_id, line_no",
                         "SELECT * FROM clean.items ORDER BY item_id",
-                        "SELECT ds, load_id, target, line_no, payload, reasons, message FROM dq.rejects ORDER BY 1,2,3,4",
+                        "SELECT ds, load_id, target, line_no, payload, reasons, message FROM dq.rejects "
+                        "ORDER BY 1, 2, 3, 4",
                         "SELECT ds, check_name, target, severity, status, observed, threshold FROM dq.check_results "
                         "ORDER BY 1, 2, 3"):
                 cur.execute(sql)
