@@ -1,6 +1,6 @@
 -- Validate the day's landed events: one row per landed row with every reason that applies.
--- Duplicates: the first occurrence (by load, line) is kept; exact copies are duplicate_row, other rows
--- reusing an event_id are duplicate_event_id. Creates temp table dq_events_flagged (dropped at commit).
+-- Duplicates: the first occurrence (by load, line) is kept; exact copies of it are duplicate_row, other rows
+-- reusing its event_id are duplicate_event_id. Creates temp table dq_events_flagged (dropped at commit).
 CREATE TEMP TABLE dq_events_flagged ON COMMIT DROP AS
 WITH src AS (
     SELECT r.*,
@@ -13,13 +13,16 @@ WITH src AS (
     FROM raw.events r
     WHERE r.ds = %(ds)s
 ), ranked AS (
+    -- one sort: rank within the event_id, and whether the row is a verbatim copy of the first occurrence
     SELECT s.*,
-           row_number() OVER (PARTITION BY event_id_n ORDER BY load_id, line_no) AS id_rank,
-           row_number() OVER (PARTITION BY event_id_n, user_id, item_id, event_type, ts, session_id, query, value
-                              ORDER BY load_id, line_no) AS copy_rank
+           row_number() OVER w AS id_rank,
+           (row(s.user_id, s.item_id, s.event_type, s.ts, s.session_id, s.query, s.value)::text
+               = first_value(row(s.user_id, s.item_id, s.event_type, s.ts, s.session_id, s.query, s.value)::text) OVER w)
+               AS same_as_first,
+           c.item_id IS NULL AND s.item_id_n IS NOT NULL AS unknown_item
     FROM src s
-), catalogue AS (
-    SELECT item_id FROM clean.items WHERE ds = %(ds)s
+    LEFT JOIN clean.items c ON c.ds = %(ds)s AND c.item_id = s.item_id_n
+    WINDOW w AS (PARTITION BY event_id_n ORDER BY load_id, line_no)
 )
 SELECT ranked.*,
        array_remove(ARRAY[
@@ -46,10 +49,8 @@ SELECT ranked.*,
                   OR length(query) > %(max_text_len)s THEN 'too_long' END,
            CASE WHEN concat(event_id, user_id, item_id, event_type, session_id, query)
                      ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]' THEN 'control_chars' END,
-           CASE WHEN %(reject_unknown_items)s AND item_id_n IS NOT NULL
-                 AND item_id_n NOT IN (SELECT item_id FROM catalogue) THEN 'unknown_item' END,
-           CASE WHEN event_id_n IS NOT NULL AND copy_rank > 1 THEN 'duplicate_row' END,
-           CASE WHEN event_id_n IS NOT NULL AND copy_rank = 1 AND id_rank > 1 THEN 'duplicate_event_id' END
-       ], NULL) AS reasons,
-       item_id_n IS NOT NULL AND item_id_n NOT IN (SELECT item_id FROM catalogue) AS unknown_item
+           CASE WHEN %(reject_unknown_items)s AND unknown_item THEN 'unknown_item' END,
+           CASE WHEN event_id_n IS NOT NULL AND id_rank > 1 AND same_as_first THEN 'duplicate_row' END,
+           CASE WHEN event_id_n IS NOT NULL AND id_rank > 1 AND NOT same_as_first THEN 'duplicate_event_id' END
+       ], NULL) AS reasons
 FROM ranked;
