@@ -35,8 +35,24 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
     assert result["tf"] is False and result["faiss"] is False
 
 
+def latest_checksum(url: str) -> str | None:
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT md5(string_agg(concat_ws(',', ds, model_id, user_id, rank, item_id, score, reason_item_id, "
+                    "source), ';' ORDER BY user_id, rank)) FROM recs.latest")
+        return cur.fetchone()[0]
+
+
+def task_states(run) -> dict[str, str]:
+    states: dict[str, str] = {}
+    for ti in run.get_task_instances():
+        states.setdefault(ti.task_id, str(ti.state))
+    return states
+
+
 @pytest.mark.slow
-def test_whole_dag_on_tiny_shop_publishes_recommendations(fresh_db, tmp_path):
+def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db, tmp_path):
+    """A normal day publishes; a broken model is not blessed and a collapsed day fails data quality, and in
+    both cases recs.latest stays byte-for-byte what it was."""
     from recpipeline.cli import land_and_validate
     from recpipeline.generate import generate_shop
     from tests.airflow_support import prepare_airflow
@@ -45,31 +61,57 @@ def test_whole_dag_on_tiny_shop_publishes_recommendations(fresh_db, tmp_path):
     shop = generate_shop("tiny", 3, landing)
     prepare_airflow(tmp_path / "home", fresh_db, RECPIPE_LANDING_DIR=str(landing), RECPIPE_EPOCHS="30",
                     RECPIPE_GATE_BASELINES="popularity")
-    for day in shop.days[:-1]:
+    normal_day, broken_day, collapsed_day = shop.days[-3:]
+    for day in shop.days[:-3]:
         assert land_and_validate(fresh_db, "canonical", landing / day.isoformat(), day, None, validate=True)
 
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).dags["recpipeline_daily"]
-    logical = datetime.combine(shop.last_day, datetime.min.time(), tzinfo=UTC)
-    run = dag.test(logical_date=logical, run_conf={"shards": 3, "top_k": 7})
-    assert run.state == "success"
+
+    def at(day):
+        return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+    run = dag.test(logical_date=at(normal_day), run_conf={"shards": 3, "top_k": 7})
+    assert run.state == "success", task_states(run)
 
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT ds, count(DISTINCT user_id), count(*), max(rank), count(DISTINCT model_id) "
                     "FROM recs.latest GROUP BY ds")
         (ds, users, rows, max_rank, models), = cur.fetchall()
-        cur.execute("SELECT count(DISTINCT shard) FROM recs.results WHERE ds = %s", (shop.last_day,))
+        cur.execute("SELECT count(DISTINCT shard) FROM recs.results WHERE ds = %s", (normal_day,))
         shards = cur.fetchone()[0]
         cur.execute("SELECT status FROM models.registry")
         statuses = [r[0] for r in cur.fetchall()]
         cur.execute("SELECT DISTINCT method FROM eval.metrics")
         methods = {r[0] for r in cur.fetchall()}
-        cur.execute("SELECT count(*) FROM clean.events WHERE ds = %s", (shop.last_day,))
+        cur.execute("SELECT count(*) FROM clean.events WHERE ds = %s", (normal_day,))
         landed_today = cur.fetchone()[0]
-    assert ds == shop.last_day
+    assert ds == normal_day
     assert users > 50 and max_rank == 7 and rows <= users * 7 and models == 1
     assert shards == 3
     assert statuses == ["blessed"]
     assert methods == {"model", "popularity", "trending", "cooccurrence"}
-    assert landed_today > 0  # the ingest task landed the last day from the landing folder
+    assert landed_today > 0  # the ingest task landed the day from the landing folder
+    published = latest_checksum(fresh_db)
+
+    run = dag.test(logical_date=at(broken_day), run_conf={"random_model": True})
+    states = task_states(run)
+    assert run.state == "failed" and states["evaluate"] == "success" and states["publish"] == "failed", states
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT status, reason FROM models.registry WHERE ds = %s", (broken_day,))
+        status, reason = cur.fetchone()
+    assert status == "rejected" and "does not beat popularity" in reason
+    assert latest_checksum(fresh_db) == published
+
+    events = landing / collapsed_day.isoformat() / "events.csv"
+    events.write_text("".join(events.read_text().splitlines(keepends=True)[:6]))  # header + 5 events
+    run = dag.test(logical_date=at(collapsed_day))
+    states = task_states(run)
+    assert run.state == "failed" and states["data_quality"] == "failed", states
+    assert states["train"] != "success" and states["publish"] != "success"
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT check_name, status FROM dq.check_results WHERE ds = %s AND status = 'fail'",
+                    (collapsed_day,))
+        assert ("volume", "fail") in cur.fetchall()
+    assert latest_checksum(fresh_db) == published
