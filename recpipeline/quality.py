@@ -83,6 +83,7 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
         "reject_unknown_items": settings.unknown_items == "reject",
     }
     with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SET LOCAL work_mem = '256MB'")  # the duplicate window sorts the whole day in memory
         db.execute(cur, "dq_clear_day", params)
         landed, accepted, rejected = {}, {}, {}
 

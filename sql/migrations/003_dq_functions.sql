@@ -1,28 +1,29 @@
 -- Safe casts for set-based validation: NULL instead of an error for text that does not parse.
 -- Timestamps must start with an ISO date: PostgreSQL's special inputs ('now', 'yesterday', 'epoch') are rejected.
 -- PostgreSQL 16+ has pg_input_is_valid (no subtransaction per row); older servers fall back to an
--- exception block. The choice is made once, here.
+-- exception block. The choice is made once, here. The SQL versions are STABLE (as the casts are) so the
+-- planner inlines them: a function call per row would cost more than the whole validation.
 DO $mig$
 BEGIN
     IF current_setting('server_version_num')::int >= 160000 THEN
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_timestamptz(t text) RETURNS timestamptz
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+        LANGUAGE sql STABLE PARALLEL SAFE AS
         'SELECT CASE WHEN t ~ ''^\s*\d{4}-\d{2}-\d{2}'' AND pg_input_is_valid(t, ''timestamptz'')
                      THEN t::timestamptz END'$f$;
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_float(t text) RETURNS double precision
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+        LANGUAGE sql STABLE PARALLEL SAFE AS
         'SELECT CASE WHEN pg_input_is_valid(t, ''double precision'') THEN t::double precision END'$f$;
     ELSE
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_timestamptz(t text) RETURNS timestamptz
-        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS
+        LANGUAGE plpgsql STABLE PARALLEL SAFE AS
         'BEGIN IF t !~ ''^\s*\d{4}-\d{2}-\d{2}'' THEN RETURN NULL; END IF;
                RETURN t::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END'$f$;
         EXECUTE $f$
         CREATE OR REPLACE FUNCTION dq.try_float(t text) RETURNS double precision
-        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS
+        LANGUAGE plpgsql STABLE PARALLEL SAFE AS
         'BEGIN RETURN t::double precision; EXCEPTION WHEN others THEN RETURN NULL; END'$f$;
     END IF;
 END

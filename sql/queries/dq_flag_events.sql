@@ -8,8 +8,8 @@ WITH src AS (
            nullif(btrim(r.user_id), '') AS user_id_n,
            nullif(btrim(r.item_id), '') AS item_id_n,
            lower(nullif(btrim(r.event_type), '')) AS event_type_n,
-           dq.try_timestamptz(nullif(btrim(r.ts), '')) AS ts_n,
-           dq.try_float(nullif(btrim(r.value), '')) AS value_n
+           dq.try_timestamptz(r.ts) AS ts_n,
+           dq.try_float(r.value) AS value_n
     FROM raw.events r
     WHERE r.ds = %(ds)s
 ), ranked AS (

@@ -5,9 +5,9 @@ WITH src AS (
     SELECT r.*,
            nullif(btrim(r.item_id), '') AS item_id_n,
            nullif(btrim(r.title), '') AS title_n,
-           dq.try_float(nullif(btrim(r.price), '')) AS price_n,
+           dq.try_float(r.price) AS price_n,
            lower(nullif(btrim(r.in_stock), '')) AS in_stock_n,
-           dq.try_timestamptz(nullif(btrim(r.updated_at), '')) AS updated_at_n
+           dq.try_timestamptz(r.updated_at) AS updated_at_n
     FROM raw.items r
     WHERE r.ds = %(ds)s
 ), ranked AS (
