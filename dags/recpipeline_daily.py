@@ -47,7 +47,7 @@ def _ctx():
 @dag(
     dag_id="recpipeline_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
+    start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),  # early: runs for days before start_date run no tasks
     catchup=False,
     max_active_runs=1,
     params=PARAMS,

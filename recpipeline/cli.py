@@ -83,9 +83,13 @@ def cmd_dq(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from recpipeline import evaluation
+    from recpipeline import evaluation, report
 
-    print("\n".join(evaluation.report_lines(db.database_url(load_settings()), args.ds)))
+    settings = load_settings()
+    url = db.database_url(settings)
+    print("\n".join(evaluation.report_lines(url, args.ds)))
+    path = report.latest_report_path(url, args.ds, settings.artifacts)
+    print(f"report: {path}" if path else "no HTML report for this day yet (written by the evaluate task)")
     return 0
 
 

@@ -269,46 +269,52 @@ def _png_data_uri(fig: Any) -> str:
 
 
 def plot_trend(history: Sequence[tuple], gate_metric: str) -> str:
-    """Line plot of the gate metric per day: the model (filled = blessed, x = not blessed) vs the best baseline."""
+    """Line plot of the gate metric per day: the model (dot = blessed, cross = not blessed) vs the best baseline;
+    the last day (the reported run) is ringed and labelled with its value."""
     import matplotlib.dates as mdates
 
     fig, ax = _figure()
     days = [r[0] for r in history]
     model = [r[3] for r in history]
     base = [r[5] for r in history]
-    ax.plot(days, base, color="#7f7f7f", linestyle="--", marker="s", markersize=4, label="best baseline that day")
+    ax.plot(days, base, color="#7f7f7f", linestyle="--", marker="s", markersize=4, label="best baseline of the day")
     ax.plot(days, model, color=METHOD_COLOURS["model"], linewidth=2, label="model")
     blessed = [(d, v) for d, v, r in zip(days, model, history, strict=True) if r[2]]
     rejected = [(d, v) for d, v, r in zip(days, model, history, strict=True) if not r[2]]
     if blessed:
-        ax.scatter(*zip(*blessed, strict=True), color=METHOD_COLOURS["model"], zorder=3, s=30, label="blessed")
+        ax.scatter(*zip(*blessed, strict=True), color=METHOD_COLOURS["model"], zorder=3, s=30, label="model blessed")
     if rejected:
-        ax.scatter(*zip(*rejected, strict=True), color="#d62728", marker="X", zorder=3, s=60, label="not blessed")
-    locator = mdates.AutoDateLocator(maxticks=8)
+        ax.scatter(*zip(*rejected, strict=True), color="#d62728", marker="X", zorder=3, s=60,
+                   label="model not blessed")
+    ax.scatter([days[-1]], [model[-1]], s=220, facecolors="none", edgecolors="#222222", linewidths=1.2, zorder=4,
+               label="this run")
+    ax.annotate(f"{model[-1]:.4f}", (days[-1], model[-1]), xytext=(-12, 12), textcoords="offset points",
+                ha="right", fontsize=8, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8})
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_ylim(bottom=0, top=max(max(model), max(base)) * 1.15 or 1)
+    ax.set_ylim(bottom=0, top=max(max(model), max(base)) * 1.2 or 1)
     ax.set_title(f"{gate_metric} per run: model vs best baseline")
     ax.set_xlabel("evaluation day (ds)")
     ax.set_ylabel(gate_metric)
-    ax.legend(loc="lower left", fontsize=8, ncols=2)
+    fig.legend(loc="outside lower center", fontsize=8, ncols=5, frameon=False)
     return _png_data_uri(fig)
 
 
 def plot_score_histogram(edges: np.ndarray, counts: dict[str, np.ndarray]) -> str:
-    """Score histogram per source on common bins (log y when one source dwarfs the other)."""
+    """Score histogram per source on common bins, each source as a share of its own recommendations."""
+    from matplotlib.ticker import PercentFormatter
+
     fig, ax = _figure()
     for source in sorted(counts, key=lambda s: (s != "model", s)):
         c = counts[source]
-        ax.stairs(c, edges, fill=True, alpha=0.45, color=SOURCE_COLOURS.get(source, "#7f7f7f"),
+        share = c / max(int(c.sum()), 1)
+        colour = SOURCE_COLOURS.get(source, "#7f7f7f")
+        ax.stairs(share, edges, fill=True, alpha=0.4, color=colour,
                   label=f"{source} ({int(c.sum()):,} recommendations)")
-        ax.stairs(c, edges, color=SOURCE_COLOURS.get(source, "#7f7f7f"), linewidth=1)
-    totals = [c.sum() for c in counts.values() if c.sum() > 0]
-    if len(totals) > 1 and max(totals) > 20 * min(totals):
-        ax.set_yscale("log")
-        ax.set_ylabel("recommendations (log scale)")
-    else:
-        ax.set_ylabel("recommendations")
+        ax.stairs(share, edges, color=colour, linewidth=1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("share of the source's recommendations")
     ax.set_title("Scores of the day's recommendations, by source")
     meaning = {"model": "model: cosine similarity", "trending": "trending: 1 − rank/k"}
     ax.set_xlabel("score (" + "; ".join(meaning.get(s, s) for s in sorted(counts)) + ")")
@@ -369,7 +375,7 @@ table { border-collapse: collapse; font-size: 0.92em; }
 th, td { padding: 4px 12px; border-bottom: 1px solid #e5e5e5; }
 th { background: #f0f2f5; text-align: right; } th:first-child, td:first-child { text-align: left; }
 td { text-align: right; font-variant-numeric: tabular-nums; font-family: ui-monospace, Menlo, Consolas, monospace; }
-td:first-child, td.text { font-family: inherit; } td.text { text-align: left; }
+td:first-child, td.text { font-family: inherit; } td.text, th.text { text-align: left; }
 td.best { background: #fff3c4; font-weight: 700; }
 tr.gate td { border-top: 2px solid #333; border-bottom: 2px solid #333; }
 tr.gate td:first-child { font-weight: 700; }
@@ -489,9 +495,10 @@ def scores_html(attempt: Attempt | None, edges: np.ndarray, counts: dict[str, np
     if attempt is None or not counts:
         return note_html(f"No recommendations in recs.results for {_e(ds)} and this model yet: the score "
                          "distribution appears once scoring has run.")
-    caption = ("Every recommendation slot of the day's scoring attempt. Model scores are cosine similarities "
-               "between user and item vectors; trending (fallback for users without usable history) uses a "
-               "rank-based placeholder score.")
+    caption = ("Every recommendation slot of the day's scoring attempt; each source is normalised to 100% so the "
+               "shapes compare even when one source is much larger (absolute counts in the legend). Model scores "
+               "are cosine similarities between user and item vectors; trending (fallback for users without "
+               "usable history) uses a rank-based placeholder score.")
     return figure_html(plot_score_histogram(edges, counts), "score histogram", caption)
 
 
@@ -521,19 +528,19 @@ def long_tail_html(curves: Sequence[TailCurve], catalogue: int) -> str:
         rows.append(f"<tr><td>{_e(curve.method)}</td><td class=text>{_e(curve.lists)} of {curve.users:,} users</td>"
                     f"<td>{int(c.sum()):,}</td><td>{distinct}</td><td>{head_share(c, catalogue, 0.01):.1%}</td>"
                     f"<td>{head_share(c, catalogue, 0.10):.1%}</td></tr>")
-    table = ("<table><thead><tr><th>method</th><th>lists</th><th>recommendations</th>"
+    table = ("<table><thead><tr><th>method</th><th class=text>lists</th><th>recommendations</th>"
              "<th>distinct items (% of catalogue)</th><th>share to top 1% items</th>"
              "<th>share to top 10% items</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
     sources = []
     if any(not c.published for c in curves):
-        sources.append("evaluation lists: the top-k of the evaluated users, as scored for the metrics above")
+        sources.append("Evaluation lists: the top-k of the evaluated users, as scored for the metrics above")
     if any(c.published for c in curves):
-        sources.append("published: the model's rows in recs.results for the day (trending fallback rows excluded)")
+        sources.append("Published: the model's rows in recs.results for the day (trending fallback rows excluded)")
     size = f" ({catalogue:,} items)" if catalogue else ""
     caption = ("Items sorted by how many recommendations they receive; y = that item's share of all recommendations "
                "of the method. A curve that is short and falls steeply concentrates on few items; a long, flat one "
                f"spreads over the catalogue. Top 1% / 10% of items = of the catalogue{size}. "
-               + "; ".join(sources) + ".")
+               + ". ".join(sources) + ".")
     return figure_html(plot_long_tail(curves, catalogue), "long-tail curve", _e(caption)) + table
 
 

@@ -224,5 +224,12 @@ def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
                     {m: r[key] for m, r in results.items()})
     for line in evaluation.report_lines(url, ds, compact=True):
         log.info("%s", line)
+    from recpipeline import metrics, report
+
+    catalogue = np.arange(1, items.n_items + 1)
+    extras = report.ReportExtras({m: metrics.recommendation_counts(r[:, :10], catalogue) for m, r in rankings.items()},
+                                 k=10)
+    path = report.write_report(url, ds, trained["model_id"], settings.artifacts, extras)
+    log.info("evaluation report: %s", path)
     return {"blessed": decision.blessed, "reason": decision.reason, "users": int(results["model"]["users"]),
             **{f"{m}_{key}": round(r[key], 6) for m, r in results.items()}}

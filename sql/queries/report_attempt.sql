@@ -1,6 +1,6 @@
 -- The model's scoring attempt for a day in recs.results: the published one if it is this model's,
 -- else the latest; with its row and user counts per source. No rows when the day has no scores yet.
-WITH attempt AS (
+WITH attempt AS MATERIALIZED (
     SELECT r.publish_id, bool_or(p.publish_id IS NOT NULL) AS published
     FROM recs.results r
     LEFT JOIN recs.published p ON p.ds = r.ds AND p.publish_id = r.publish_id
