@@ -41,7 +41,10 @@ def standalone_environment(password: str) -> tuple[dict[str, str], int]:
     # `airflow standalone` starts its components as plain `airflow ...` from PATH: make it this venv's.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # LocalExecutor forks this many workers; 32 by default
-    return env, int(env.get("AIRFLOW__API__PORT", "8080"))
+    port = int(env.get("AIRFLOW__API__PORT", "8080"))
+    # Task processes call the execution API; they assume port 8080 unless told otherwise.
+    env.setdefault("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", f"http://localhost:{port}/execution/")
+    return env, port
 
 
 def main() -> int:
