@@ -23,19 +23,40 @@ from recpipeline.runtime import run_date, run_settings
 
 PUBLISHED = Asset("postgres://localhost:5432/recpipeline/recs/latest")
 
+# Every Param defaults to null = "use the RECPIPE_* environment / built-in default" (see README).
 PARAMS = {
-    "top_k": Param(20, type="integer", minimum=1, maximum=500, description="Recommendations per user."),
-    "cell": Param("gru", enum=["gru", "lstm"], description="Recurrent cell of the user tower."),
-    "embedding_dim": Param(64, type="integer", minimum=8, maximum=512, description="Vector size of both towers."),
-    "epochs": Param(8, type="integer", minimum=1, maximum=200, description="Upper bound on training epochs."),
-    "seq_len": Param(50, type="integer", minimum=2, maximum=500, description="Interactions the user tower reads."),
-    "shards": Param(2, type="integer", minimum=1, maximum=64, description="Parallel scoring tasks (user shards)."),
-    "gate_margin": Param(0.05, type="number", minimum=0, maximum=10,
-                         description="Relative lift over the best baseline required to publish."),
-    "unknown_items": Param("warn", enum=["warn", "reject"],
-                           description="Events on items missing from the catalogue: accept and warn, or reject."),
-    "random_model": Param(False, type="boolean",
-                          description="Gate drill: replace the model's vectors with random noise."),
+    "top_k": Param(None, type=["null", "integer"], minimum=1, maximum=500, description="Recommendations per user."),
+    "cell": Param(
+        None, type=["null", "string"], enum=[None, "gru", "lstm"], description="Recurrent cell of the user tower."
+    ),
+    "embedding_dim": Param(
+        None, type=["null", "integer"], minimum=8, maximum=512, description="Vector size of both towers."
+    ),
+    "epochs": Param(
+        None, type=["null", "integer"], minimum=1, maximum=200, description="Upper bound on training epochs."
+    ),
+    "seq_len": Param(
+        None, type=["null", "integer"], minimum=2, maximum=500, description="Interactions the user tower reads."
+    ),
+    "shards": Param(
+        None, type=["null", "integer"], minimum=1, maximum=64, description="Parallel scoring tasks (user shards)."
+    ),
+    "gate_margin": Param(
+        None,
+        type=["null", "number"],
+        minimum=0,
+        maximum=10,
+        description="Relative lift over the best baseline required to publish.",
+    ),
+    "unknown_items": Param(
+        None,
+        type=["null", "string"],
+        enum=[None, "warn", "reject"],
+        description="Events on items missing from the catalogue: accept and warn, or reject.",
+    ),
+    "random_model": Param(
+        None, type=["null", "boolean"], description="Gate drill: replace the model's vectors with random noise."
+    ),
 }
 
 
