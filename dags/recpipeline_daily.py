@@ -76,42 +76,42 @@ def _ctx():
     tags=["recpipeline"],
 )
 def recpipeline_daily():
-    @task
+    @task(multiple_outputs=False)
     def ingest() -> dict:
         """Land the day's events and catalogue into `raw` (COPY); nothing is dropped at the door."""
         return tasks.ingest(*_ctx())
 
-    @task
+    @task(multiple_outputs=False)
     def data_quality() -> dict:
         """Validate `raw` into `clean`; quarantine bad rows in `dq.rejects`; fail on `error` checks."""
         return tasks.data_quality(*_ctx())
 
-    @task
+    @task(multiple_outputs=False)
     def features() -> dict:
         """Item content features and user behaviour sequences for the day into `features`."""
         return tasks.build_features(*_ctx())
 
-    @task
+    @task(multiple_outputs=False)
     def train() -> dict:
         """Train the two-tower model on history before the day; register it in `models.registry`."""
         return tasks.train(*_ctx())
 
-    @task
+    @task(multiple_outputs=False)
     def plan_scoring(trained: dict) -> list[dict]:
         """Allocate a publish id and one scoring job per user shard."""
         return tasks.plan_scoring(*_ctx(), trained)
 
-    @task
+    @task(multiple_outputs=False)
     def score(job: dict) -> dict:
         """Exact cosine Top-N for one user shard into the day's `recs.results` partition (unpublished)."""
         return tasks.score(*_ctx(), job)
 
-    @task
+    @task(multiple_outputs=False)
     def evaluate(trained: dict) -> dict:
         """Full-ranking metrics of the model and baselines on the day's behaviour; bless or reject."""
         return tasks.evaluate(*_ctx(), trained)
 
-    @task(outlets=[PUBLISHED])
+    @task(outlets=[PUBLISHED], multiple_outputs=False)
     def publish(trained: dict, jobs: list[dict]) -> dict:
         """Swap the day into `recs.latest` in one transaction, only if the model was blessed."""
         return tasks.publish_results(*_ctx(), trained, jobs)
