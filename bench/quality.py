@@ -72,8 +72,15 @@ def main() -> None:
     overrides = {}
     for kv in args.set:
         key, _, value = kv.partition("=")
-        overrides[key] = {"true": True, "false": False}.get(value.lower(), value)
+        overrides[key] = value
     params = ModelParams.from_settings(settings)
+    defaults = params.to_dict()
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise SystemExit(f"unknown model params: {', '.join(unknown)}")
+    for key, value in overrides.items():  # typed like the field's current value
+        kind = type(defaults[key])
+        overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     params = ModelParams.from_dict({**params.to_dict(), **overrides}).validated()
     data = TrainingSet(items.n_items, split.train_sequences, split.train_events, content,
                        item_counts(split.train_sequences, items.n_items))
