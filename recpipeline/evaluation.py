@@ -71,6 +71,13 @@ def model_ranking(user_vecs: np.ndarray, item_vecs: np.ndarray, data: EvalSet, k
     return scoring.top_n(scoring.normalise(user_vecs), scoring.normalise(item_vecs), k, exclude=data.history).items
 
 
+def remap_ranking(ranked: np.ndarray, from_ids: np.ndarray, to_index: dict[str, int]) -> np.ndarray:
+    """Rankings in another day's item indices -> this day's indices (-1 where the item no longer exists)."""
+    ids = np.asarray(from_ids, dtype=object)
+    table = np.array([to_index.get(i, -1) for i in ids] + [-1], dtype=np.int64)  # index -1 -> -1
+    return table[np.where(ranked >= 0, ranked, -1)]
+
+
 def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
                    item_vecs: np.ndarray | None) -> dict[str, dict[str, float]]:
     """Ranking metrics at KS for every method; beyond-accuracy metrics at K=10 for every method."""
@@ -114,7 +121,8 @@ class GateDecision:
 
 def gate(results: dict[str, dict[str, float]], settings: Settings, last_blessed: float | None) -> GateDecision:
     """Bless when the model beats the best baseline by `gate_margin` (relative) and is not worse than the
-    last blessed model by more than `gate_tolerance` (relative)."""
+    last blessed model by more than `gate_tolerance` (relative). `last_blessed` is that model's gate metric
+    on today's users (never another day's number: days differ in difficulty)."""
     key = f"{settings.gate_metric}@{settings.eval_k}"
     candidate = results["model"][key]
     contenders = [(m, r[key]) for m, r in results.items() if m in settings.gate_baseline_names]

@@ -50,7 +50,8 @@ def get(url: str, model_id: str) -> ModelRecord:
     return ModelRecord(*rows[0])
 
 
-def last_blessed_metric(url: str, ds: date, metric: str, k: int) -> tuple[str, float] | None:
+def last_blessed(url: str, ds: date) -> ModelRecord | None:
+    """The newest blessed model of an earlier day, or None."""
     with db.connect(url) as conn, conn.cursor() as cur:
-        rows = db.fetch_all(cur, "registry_last_blessed_metric", {"ds": ds, "metric": metric, "k": k})
-    return (rows[0][0], float(rows[0][1])) if rows else None
+        rows = db.fetch_all(cur, "registry_last_blessed", {"ds": ds})
+    return get(url, rows[0][0]) if rows else None

@@ -198,6 +198,31 @@ def publish_results(ds: date, settings: Settings, trained: dict, jobs: list[dict
     return publish.publish_day(url, ds, jobs[0]["publish_id"], trained["model_id"])
 
 
+def _previous_model_metric(url: str, ds: date, settings: Settings, data, items: features.ItemTable) -> float | None:
+    """The last blessed model's gate metric on today's users, ranking in its own day's catalogue."""
+    from recpipeline import evaluation, metrics
+
+    record = registry.last_blessed(url, ds)
+    if record is None:
+        return None
+    model, vocab = load_model(record.artifact_uri)
+    old_items = features.load_item_table(url, record.ds, vocab=vocab)
+    old_index = {item_id: i for i, item_id in enumerate(old_items.item_ids) if i}
+    new_index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
+    to_old = np.array([old_index.get(i, 0) for i in items.item_ids], dtype=np.int64)
+    history = [to_old[h][to_old[h] > 0] for h in data.history]
+    events = [e[to_old[h] > 0] for h, e in zip(data.history, data.history_events, strict=True)]
+    ranked = scoring.top_n(scoring.normalise(model.user_vectors(history, events)),
+                           scoring.normalise(model.item_vectors(_content(old_items))), max(evaluation.KS),
+                           exclude=history).items
+    ranked = evaluation.remap_ranking(ranked, old_items.item_ids, new_index)
+    key = f"{settings.gate_metric}@{settings.eval_k}"
+    value = metrics.ranking_report(ranked, data.relevant, (settings.eval_k,))[key]
+    log.info("last blessed model %s (%s) on today's users: %s@%d %.4f", record.model_id, record.ds,
+             settings.gate_metric, settings.eval_k, value)
+    return float(value)
+
+
 def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
     """Model vs baselines on the day's new interactions (same users); record metrics and the gate decision."""
     from recpipeline import evaluation
@@ -216,8 +241,8 @@ def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
                                                   item_vecs, data, k)}
     rankings.update(evaluation.baseline_rankings(data, k, cutoff))
     results = evaluation.method_metrics(rankings, data, items.n_items, item_vecs)
-    previous = registry.last_blessed_metric(url, ds, settings.gate_metric, settings.eval_k)
-    decision = evaluation.gate(results, settings, previous[1] if previous else None)
+    previous = _previous_model_metric(url, ds, settings, data, items)
+    decision = evaluation.gate(results, settings, previous)
     evaluation.store(url, ds, trained["model_id"], results, decision)
     key = decision.metric
     registry.decide(url, trained["model_id"], decision.blessed, decision.reason,
