@@ -15,6 +15,8 @@ explained recommendations in PostgreSQL.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
@@ -91,7 +93,7 @@ def recpipeline_daily():
         """Item content features and user behaviour sequences for the day into `features`."""
         return tasks.build_features(*_ctx())
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, queue="training", pool="training", execution_timeout=timedelta(hours=2))
     def train() -> dict:
         """Train the two-tower model on history before the day; register it in `models.registry`."""
         return tasks.train(*_ctx())

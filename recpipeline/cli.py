@@ -15,6 +15,8 @@ from recpipeline import db
 from recpipeline.config import PROJECT_ROOT, load_settings
 
 log = logging.getLogger("recpipeline")
+# Training runs in this pool (one slot) so that backfills cannot start several trainings at once.
+TRAINING_POOL = ("training", "1", "one model training at a time")
 
 
 def _date(text: str) -> date:
@@ -103,6 +105,7 @@ def ensure_airflow_db(env: dict[str, str], home: Path) -> None:
     marker = home / ".migrated"
     if not marker.exists():
         airflow(["db", "migrate"], env)
+        airflow(["pools", "set", *TRAINING_POOL], env)
         marker.touch()
 
 

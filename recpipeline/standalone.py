@@ -17,11 +17,10 @@ from pathlib import Path
 
 from recpipeline import db
 from recpipeline.airflow_env import airflow_environment, airflow_home
-from recpipeline.cli import airflow, ensure_airflow_db
+from recpipeline.cli import ensure_airflow_db
 from recpipeline.config import load_settings
 
 USER = "admin"
-TRAINING_POOL = ("training", "1", "one training task at a time (TensorFlow on a small machine)")
 
 
 def standalone_environment(password: str) -> tuple[dict[str, str], int]:
@@ -50,8 +49,7 @@ def standalone_environment(password: str) -> tuple[dict[str, str], int]:
 def main() -> int:
     password = os.environ.get("RECPIPE_AIRFLOW_PASSWORD", "admin")
     env, port = standalone_environment(password)
-    ensure_airflow_db(env, Path(env["AIRFLOW_HOME"]))
-    airflow(["pools", "set", *TRAINING_POOL], env)
+    ensure_airflow_db(env, Path(env["AIRFLOW_HOME"]))  # migrates once and creates the training pool
     print(f"\nAirflow UI: http://localhost:{port}  login: {USER} / {password}  (ready in ~45 s; Ctrl-C stops)\n",
           flush=True)
     stopping: list[float] = []
