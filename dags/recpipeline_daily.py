@@ -21,9 +21,9 @@ import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from recpipeline import tasks
-from recpipeline.runtime import run_date, run_settings
+from recpipeline.runtime import PUBLISHED_ASSET_URI, run_date, run_settings
 
-PUBLISHED = Asset("postgres://localhost:5432/recpipeline/recs/latest")
+PUBLISHED = Asset(PUBLISHED_ASSET_URI)
 
 # Every Param defaults to null = "use the RECPIPE_* environment / built-in default" (see README).
 PARAMS = {

@@ -84,3 +84,12 @@ def publish_day(url: str, ds: date, publish_id: int, model_id: str) -> dict[str,
             raise RuntimeError(f"nothing to publish for {ds} (publish_id {publish_id}): did scoring run?")
     log.info("published %s: %d users, %d rows, model %s, publish_id %d", ds, users, rows, model_id, publish_id)
     return {"users": int(users), "rows": int(rows)}
+
+
+def refresh_category_top(url: str) -> dict[str, int]:
+    """Rebuild recs.category_top from what recs.latest publishes now (readers see old or new rows)."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "recs_refresh_category_top")
+        rows, categories = cur.fetchone()
+    log.info("recs.category_top refreshed: %d items over %d categories", rows, categories)
+    return {"rows": int(rows), "categories": int(categories)}

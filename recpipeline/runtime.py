@@ -8,6 +8,9 @@ from typing import Any
 
 from recpipeline.config import Settings, load_settings
 
+# The asset `publish` emits (PostgreSQL URI form, see AIRFLOW_NOTES.md); consumers schedule on it.
+PUBLISHED_ASSET_URI = "postgres://localhost:5432/recpipeline/recs/latest"
+
 # DAG Params that are not Settings fields.
 NON_SETTING_PARAMS = frozenset()
 

@@ -23,6 +23,7 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
         dag = bag.dags.get("recpipeline_daily")
         print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
                           "tasks": sorted(t.task_id for t in dag.tasks) if dag else [],
+                          "dags": sorted(bag.dags),
                           "tf": "tensorflow" in sys.modules, "faiss": "faiss" in sys.modules}}))
     """)
     env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"}
@@ -30,6 +31,7 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}
+    assert result["dags"] == ["recpipeline_category_top", "recpipeline_daily"]
     assert result["tasks"] == ["data_quality", "evaluate", "features", "ingest", "plan_scoring", "publish",
                                "score", "train"]
     assert result["tf"] is False and result["faiss"] is False

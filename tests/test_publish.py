@@ -167,3 +167,15 @@ def test_latest_uses_an_index_for_one_user(fresh_db):
         cur.execute("EXPLAIN SELECT item_id, score FROM recs.latest WHERE user_id = 'u7' ORDER BY rank")
         plan = "\n".join(r[0] for r in cur.fetchall())
     assert "Index" in plan and "Seq Scan on results_20261001" not in plan, plan
+
+
+def test_category_top_view_refreshes_from_what_is_published(fresh_db):
+    p1 = stage(fresh_db, D1, users=30, k=5, model_id="m1")
+    publish.publish_day(fresh_db, D1, p1, "m1")
+    summary = publish.refresh_category_top(fresh_db)
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT item_id) FROM recs.latest")
+        items = cur.fetchone()[0]
+        cur.execute("SELECT sum(users), min(category_rank) FROM recs.category_top")
+        users, best = cur.fetchone()
+    assert summary["rows"] == items and users == 150 and best == 1
