@@ -124,9 +124,18 @@ def _vector_rows(ids, vectors: np.ndarray, prefix: tuple):
 
 def _write_item_embeddings(url: str, ds: date, model_id: str, items: features.ItemTable, vecs: np.ndarray):
     with db.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("DELETE FROM features.item_embeddings WHERE ds = %s AND model_id = %s", (ds, model_id))
+        db.execute(cur, "features_clear_item_embeddings", {"ds": ds, "model_id": model_id})
         db.copy_in(cur, "features.item_embeddings", ("ds", "model_id", "item_id", "vector"),
                    _vector_rows(items.item_ids[1:], vecs[1:], (ds, model_id)))
+
+
+def _write_user_embeddings(url: str, ds: date, model_id: str, shard: int, shards: int, user_ids, vecs) -> None:
+    """Replace this shard's user vectors (same hash sharding as features_load_sequences)."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "features_clear_user_embeddings",
+                   {"ds": ds, "model_id": model_id, "shard": shard, "shards": shards})
+        db.copy_in(cur, "features.user_embeddings", ("ds", "model_id", "user_id", "vector"),
+                   _vector_rows(user_ids, vecs, (ds, model_id)))
 
 
 def load_model(artifact: str):
@@ -180,6 +189,7 @@ def score(ds: date, settings: Settings, job: dict) -> dict:
                                                items.item_ids, grid, ranks_score, none,
                                                np.full(grid.shape, np.nan, dtype=np.float32), "trending"))
     rows = publish.write_shard(url, ds, job["publish_id"], shard, buffers)
+    _write_user_embeddings(url, ds, job["model_id"], shard, shards, seqs.user_ids, user_vecs)
     summary = {"shard": shard, "users_model": len(seqs), "users_trending": len(cold), "rows": rows}
     log.info("score %s shard %d/%d: %d users by model, %d cold users by trending, %d rows staged",
              ds, shard + 1, shards, len(seqs), len(cold), rows)

@@ -89,12 +89,18 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
         methods = {r[0] for r in cur.fetchall()}
         cur.execute("SELECT count(*) FROM clean.events WHERE ds = %s", (normal_day,))
         landed_today = cur.fetchone()[0]
+        cur.execute("SELECT count(*), min(cardinality(vector)) FROM features.user_embeddings WHERE ds = %s",
+                    (normal_day,))
+        embedded_users, dim = cur.fetchone()
+        cur.execute("SELECT count(*) FROM features.user_sequences WHERE ds = %s", (normal_day,))
+        sequences = cur.fetchone()[0]
     assert ds == normal_day
     assert users > 50 and max_rank == 7 and rows <= users * 7 and models == 1
     assert shards == 3
     assert statuses == ["blessed"]
     assert methods == {"model", "popularity", "trending", "cooccurrence"}
     assert landed_today > 0  # the ingest task landed the day from the landing folder
+    assert embedded_users == sequences and dim == 64  # every shard wrote its users' vectors exactly once
     published = latest_checksum(fresh_db)
 
     run = dag.test(logical_date=at(broken_day), run_conf={"random_model": True})
