@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from recpipeline import db
-from recpipeline.config import Settings
+from recpipeline.config import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,40 @@ MAX_PRICE = 1_000_000.0  # plausibility limit for prices and purchase values
 MAX_ID_LEN = 128
 MAX_TEXT_LEN = 1000
 VOLUME_WINDOW_DAYS = 7
+THRESHOLDS_FILE = PROJECT_ROOT / "dq_thresholds.toml"
+
+
+def load_thresholds() -> dict[str, dict]:
+    """The documented thresholds file (RECPIPE_DQ_THRESHOLDS overrides its path)."""
+    path = os.environ.get("RECPIPE_DQ_THRESHOLDS") or THRESHOLDS_FILE
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+def psi(today: dict[str, float], baseline: dict[str, float], floor: float = 1e-4) -> float:
+    """Population stability index sum((p - q) * ln(p / q)) over the union of keys; shares floored at `floor`."""
+    t_total, b_total = sum(today.values()), sum(baseline.values())
+    if not t_total or not b_total:
+        return 0.0
+    out = 0.0
+    for key in set(today) | set(baseline):
+        p = max(today.get(key, 0) / t_total, floor)
+        q = max(baseline.get(key, 0) / b_total, floor)
+        out += (p - q) * math.log(p / q)
+    return out
+
+
+def banded(name: str, target: str, rule: dict, observed: float) -> CheckResult:
+    """A check from a thresholds rule with warn_above / fail_above (a warn-severity check never fails)."""
+    severity = rule.get("severity", "warn")
+    fail, warn = rule.get("fail_above"), rule.get("warn_above")
+    status = "pass"
+    if warn is not None and observed > warn:
+        status = "warn"
+    if fail is not None and observed > fail and severity == "error":
+        status = "fail"
+    threshold = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in rule.items() if k != "severity")
+    return CheckResult(name, target, severity, status, observed, threshold)
 
 
 class DataQualityError(RuntimeError):
@@ -49,7 +86,7 @@ class DayReport:
 
     @property
     def failed(self) -> list[CheckResult]:
-        return [c for c in self.checks if c.status == "fail"]
+        return [c for c in self.checks if c.status == "fail" and c.severity == "error"]
 
     def summary(self) -> str:
         lines = [f"data quality for {self.ds}:"]
@@ -109,6 +146,7 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
 
         median, window_days = db.fetch_all(cur, "dq_trailing_volume", {"ds": ds, "window_days": VOLUME_WINDOW_DAYS})[0]
         checks = dataset_checks(settings, landed, accepted, rejected, accepted_unknown, median, window_days)
+        checks += distribution_checks(cur, ds, load_thresholds())
         for c in checks:
             db.execute(cur, "dq_insert_check", {"ds": ds, "check_name": c.name, "target": c.target,
                                                 "severity": c.severity, "status": c.status,
@@ -132,8 +170,10 @@ def dataset_checks(
     accepted_unknown: int,
     trailing_median: float | None,
     trailing_days: int,
+    rules: dict[str, dict] | None = None,
 ) -> list[CheckResult]:
     """Day-level checks from the counts; pure so that thresholds are easy to test."""
+    rules = rules or load_thresholds()
     checks = [
         CheckResult("freshness", "events", "error", "pass" if accepted["events"] > 0 else "fail",
                     float(accepted["events"]), "accepted events > 0"),
@@ -143,18 +183,44 @@ def dataset_checks(
     for target in ("events", "items"):
         rate = rejected[target] / landed[target] if landed[target] else 0.0
         limit = settings.max_reject_rate
-        status = "fail" if rate > limit else "warn" if rate > limit / 4 else "pass"
+        share = rules["reject_rate"]["warn_share_of_limit"]
+        status = "fail" if rate > limit else "warn" if rate > limit * share else "pass"
         checks.append(CheckResult("reject_rate", target, "error", status, rate,
-                                  f"fail > {settings.max_reject_rate}, warn > {settings.max_reject_rate / 4}"))
+                                  f"fail > {limit}, warn > {limit * share:.3g}"))
     unknown_share = accepted_unknown / accepted["events"] if accepted["events"] else 0.0
-    checks.append(CheckResult("unknown_item_share", "events", "warn", "warn" if unknown_share > 0.05 else "pass",
-                              unknown_share, "warn > 0.05"))
+    checks.append(banded("unknown_item_share", "events", rules["unknown_item_share"], unknown_share))
     if trailing_median:
         ratio = accepted["events"] / trailing_median
-        status = "fail" if ratio < settings.min_volume_ratio else "warn" if ratio < 0.6 or ratio > 3 else "pass"
-        checks.append(CheckResult("volume", "events", "error", status, ratio,
-                                  f"fail < {settings.min_volume_ratio} x trailing median, warn < 0.6 or > 3",
+        band = rules["volume"]
+        low, high = band["warn_below"], band["warn_above"]
+        status = "fail" if ratio < settings.min_volume_ratio else "warn" if ratio < low or ratio > high else "pass"
+        checks.append(CheckResult("volume", "events", band["severity"], status, ratio,
+                                  f"fail < {settings.min_volume_ratio} x trailing median, warn < {low} or > {high}",
                                   {"trailing_median": trailing_median, "trailing_days": trailing_days}))
+    return checks
+
+
+def distribution_checks(cur, ds: date, rules: dict[str, dict]) -> list[CheckResult]:
+    """Mix drift (PSI) against the trailing window, null rates of optional fields, catalogue size change."""
+    mix: dict[str, tuple[dict, dict]] = {"event_type": ({}, {}), "category": ({}, {})}
+    for dimension, key, today, trailing in db.fetch_all(cur, "dq_mix", {"ds": ds, "window_days": VOLUME_WINDOW_DAYS}):
+        mix[dimension][0][key] = today
+        mix[dimension][1][key] = trailing
+    checks = []
+    for dimension, (today, trailing) in mix.items():
+        if sum(trailing.values()) and sum(today.values()):
+            check = banded(f"{dimension}_psi", "events", rules[f"{dimension}_psi"], psi(today, trailing))
+            check.details = {"today": today, "trailing": trailing}
+            checks.append(check)
+    for field_name, rate in db.fetch_all(cur, "dq_null_rates", {"ds": ds}):
+        if rate is not None:
+            checks.append(banded(f"null_rate_{field_name}", "events", rules["null_rate"], float(rate)))
+    today_items, previous_items = db.fetch_all(cur, "dq_catalogue_sizes", {"ds": ds})[0]
+    if previous_items:
+        change = abs(today_items - previous_items) / previous_items
+        check = banded("catalogue_change", "items", rules["catalogue_change"], change)
+        check.details = {"today": today_items, "previous": previous_items}
+        checks.append(check)
     return checks
 
 

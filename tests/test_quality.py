@@ -178,3 +178,41 @@ def test_dataset_checks_volume_bands():
     assert next(c for c in normal if c.name == "volume").status == "pass"
     empty = quality.dataset_checks(s, zero, zero, zero, 0, None, 0)
     assert next(c for c in empty if c.name == "freshness").status == "fail"
+
+
+def test_psi_is_zero_for_equal_mixes_and_grows_with_drift():
+    same = quality.psi({"view": 90, "cart": 10}, {"view": 900, "cart": 100})
+    shifted = quality.psi({"view": 50, "cart": 50}, {"view": 900, "cart": 100})
+    # hand-computed: (0.5-0.9)ln(0.5/0.9) + (0.5-0.1)ln(0.5/0.1) = 0.2351 + 0.6438
+    assert same == pytest.approx(0.0) and shifted == pytest.approx(0.8789, abs=1e-4)
+    rule = {"severity": "warn", "warn_above": 0.1, "fail_above": 0.25}
+    assert quality.banded("event_type_psi", "events", rule, shifted).status == "warn"  # warn severity never fails
+    assert quality.banded("event_type_psi", "events", {**rule, "severity": "error"}, shifted).status == "fail"
+
+
+def test_distribution_checks_on_shop_days(fresh_db, workdir):
+    from recpipeline.generate import generate_shop
+
+    shop = generate_shop("tiny", 5, workdir / "shop")
+    settings = load_settings()
+    for day in shop.days[:4]:
+        sources.land(fresh_db, "canonical", workdir / "shop" / day.isoformat(), ds=day)
+        quality.validate_day(fresh_db, day, settings)
+    # a day whose catalogue loses most of its items and whose events are all views
+    day = shop.days[4]
+    folder = workdir / "shop" / day.isoformat()
+    items = (folder / "items.csv").read_text().splitlines(keepends=True)
+    (folder / "items.csv").write_text("".join(items[: len(items) // 3]))
+    events = (folder / "events.csv").read_text().splitlines(keepends=True)
+    (folder / "events.csv").write_text(events[0] + "".join(e for e in events[1:] if ",view," in e))
+    sources.land(fresh_db, "canonical", folder, ds=day)
+    quality.validate_day(fresh_db, day, load_settings({"unknown_items": "warn"}))
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT check_name, status, observed FROM dq.check_results WHERE ds = %s", (shop.days[3],))
+        normal = {name: (status, observed) for name, status, observed in cur.fetchall()}
+        cur.execute("SELECT check_name, status, observed FROM dq.check_results WHERE ds = %s", (day,))
+        drifted = {name: (status, observed) for name, status, observed in cur.fetchall()}
+    assert normal["event_type_psi"][0] == "pass" and normal["catalogue_change"][0] == "pass"
+    assert drifted["event_type_psi"][0] == "warn" and drifted["event_type_psi"][1] > 0.1
+    assert drifted["catalogue_change"][0] == "warn" and drifted["catalogue_change"][1] > 0.5
+    assert "null_rate_session_id" in drifted and "category_psi" in drifted
