@@ -89,6 +89,14 @@ def cmd_eval(args) -> int:
 
     settings = load_settings()
     url = db.database_url(settings)
+    if args.recompute:
+        from recpipeline import registry, tasks
+
+        model_id = args.model_id or evaluation.latest_model_id(url, args.ds)
+        if model_id is None:
+            raise LookupError(f"no evaluated model for {args.ds}; pass --model-id")
+        record = registry.get(url, model_id)
+        tasks.evaluate(args.ds, settings, {"model_id": model_id, "artifact": record.artifact_uri})
     print("\n".join(evaluation.report_lines(url, args.ds)))
     path = report.latest_report_path(url, args.ds, settings.artifacts)
     print(f"report: {path}" if path else "no HTML report for this day yet (written by the evaluate task)")
@@ -181,6 +189,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="evaluation report")
     s.add_argument("action", choices=["report"])
     s.add_argument("--ds", type=_date, required=True)
+    s.add_argument("--recompute", action="store_true",
+                   help="evaluate again outside Airflow (same code as the evaluate task), then report")
+    s.add_argument("--model-id", help="with --recompute: the model to evaluate (default: the day's latest)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("run", help="run the recpipeline_daily DAG for one day through Airflow")

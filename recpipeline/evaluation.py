@@ -152,6 +152,13 @@ def store(url: str, ds: date, model_id: str, results: dict[str, dict[str, float]
         })
 
 
+def latest_model_id(url: str, ds: date) -> str | None:
+    """The model most recently evaluated for a day."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        rows = db.fetch_all(cur, "eval_decision_for_day", {"ds": ds})
+    return rows[0][0] if rows else None
+
+
 def report_lines(url: str, ds: date, compact: bool = False) -> list[str]:
     """The metrics table (methods as columns) and the gate decision for a day."""
     with db.connect(url) as conn, conn.cursor() as cur:

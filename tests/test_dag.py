@@ -103,6 +103,19 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
     assert embedded_users == sequences and dim == 64  # every shard wrote its users' vectors exactly once
     published = latest_checksum(fresh_db)
 
+    # the CLI evaluates with the same code outside Airflow and gets exactly the DAG's numbers
+    from recpipeline.cli import main as cli
+
+    def day_metrics():
+        with db.connect(fresh_db) as conn, conn.cursor() as cur:
+            cur.execute("SELECT method, metric, k, value, users FROM eval.metrics WHERE ds = %s ORDER BY 1, 2, 3",
+                        (normal_day,))
+            return cur.fetchall()
+
+    through_dag = day_metrics()
+    assert cli(["eval", "report", "--ds", normal_day.isoformat(), "--recompute"]) == 0
+    assert day_metrics() == through_dag and len(through_dag) > 40
+
     run = dag.test(logical_date=at(broken_day), run_conf={"random_model": True})
     states = task_states(run)
     assert run.state == "failed" and states["evaluate"] == "success" and states["publish"] == "failed", states
