@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from recpipeline.model.types import ItemContent, ModelParams
+from recpipeline.model.types import N_EVENT_CODES, ItemContent, ModelParams
 
 _TF_CONFIGURED = False
 
@@ -122,7 +122,7 @@ class Engine:
         clipped_s, clipped_e = [], []
         for s, e in zip(sequences, events, strict=True):
             s = np.asarray(s, dtype=np.int64)
-            e = np.asarray(e, dtype=np.int64)
+            e = np.clip(np.asarray(e, dtype=np.int64), 0, N_EVENT_CODES - 1)  # unknown codes -> padding id
             keep = (s > 0) & (s < rows)
             clipped_s.append(s[keep][-seq_len:])
             clipped_e.append(e[keep][-seq_len:])

@@ -20,7 +20,7 @@ import numpy as np
 from recpipeline.model.artifact import TrainedModel
 from recpipeline.model.engine import Engine, content_arrays, pad_left, seed_everything, warm_flags
 from recpipeline.model.ranking import hit_rate_ndcg, rank_of_targets
-from recpipeline.model.types import ModelParams, TrainingSet, event_weight_table
+from recpipeline.model.types import N_EVENT_CODES, ModelParams, TrainingSet, event_weight_table
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,10 @@ def make_examples(sequences: list[np.ndarray], events: list[np.ndarray], seq_len
     ids, evs, tgts, wts = [], [], [], []
     for s, e in zip(sequences, events, strict=True):
         s = np.asarray(s, dtype=np.int32)
-        e = np.asarray(e, dtype=np.int32)
+        e = np.clip(np.asarray(e, dtype=np.int32), 0, N_EVENT_CODES - 1)
         if len(s) < 2:
             continue
-        w = table[np.clip(e[1:], 0, len(table) - 1)]
+        w = table[e[1:]]
         t = np.where(w > 0, s[1:], 0).astype(np.int32)
         ids.append(s[:-1][-seq_len:])
         evs.append(e[:-1][-seq_len:])
