@@ -172,7 +172,7 @@ def score(ds: date, settings: Settings, job: dict) -> dict:
                if settings.exclude_purchased else None)
     top = scoring.top_n(user_vecs, item_vecs, settings.top_k, exclude=exclude, sellable=items.in_stock)
     reasons, reason_scores = scoring.explain(top.items, seqs.items, item_vecs)
-    buffers = [publish.result_rows_csv(ds, job["publish_id"], shard, job["model_id"], seqs.user_ids,
+    buffers = [publish.result_rows(ds, job["publish_id"], shard, job["model_id"], seqs.user_ids,
                                        items.item_ids, top.items, top.scores, reasons, reason_scores, "model")]
 
     known = set(seqs.user_ids)
@@ -185,7 +185,7 @@ def score(ds: date, settings: Settings, job: dict) -> dict:
         grid = np.tile(trend_idx, (len(cold), 1))
         ranks_score = np.tile(np.linspace(1.0, 0.0, n, endpoint=False, dtype=np.float32), (len(cold), 1))
         none = np.full(grid.shape, -1, dtype=np.int64)
-        buffers.append(publish.result_rows_csv(ds, job["publish_id"], shard, job["model_id"], cold,
+        buffers.append(publish.result_rows(ds, job["publish_id"], shard, job["model_id"], cold,
                                                items.item_ids, grid, ranks_score, none,
                                                np.full(grid.shape, np.nan, dtype=np.float32), "trending"))
     rows = publish.write_shard(url, ds, job["publish_id"], shard, buffers)

@@ -30,7 +30,7 @@ def stage(url: str, ds: date, users: int, k: int, model_id: str, shards: int = 2
         items = np.stack([rng.choice(np.arange(1, 200), k, replace=False) for _ in user_ids])
         scores = np.sort(rng.random((len(user_ids), k)).astype(np.float32), axis=1)[:, ::-1]
         reasons = np.full(items.shape, -1)
-        buf = publish.result_rows_csv(ds, publish_id, shard, model_id, user_ids, item_ids, items, scores, reasons,
+        buf = publish.result_rows(ds, publish_id, shard, model_id, user_ids, item_ids, items, scores, reasons,
                                       np.full(items.shape, np.nan, dtype=np.float32), "model")
         publish.write_shard(url, ds, publish_id, shard, [buf])
     return publish_id
@@ -57,7 +57,7 @@ def test_publish_swaps_a_day_in_and_reruns_replace_it(fresh_db):
     assert latest(fresh_db) == [(D1, "m1", 250, 50)]
     # a retried shard replaces its own rows: no duplicates
     p2 = stage(fresh_db, D2, users=40, k=5, model_id="m2")
-    stage_again = publish.result_rows_csv(D2, p2, 0, "m2", ["u0"], np.array(["", "i1"], dtype=object),
+    stage_again = publish.result_rows(D2, p2, 0, "m2", ["u0"], np.array(["", "i1"], dtype=object),
                                           np.array([[1]]), np.array([[0.5]], dtype=np.float32),
                                           np.array([[-1]]), np.array([[np.nan]], dtype=np.float32), "model")
     publish.write_shard(fresh_db, D2, p2, 0, [stage_again])
@@ -179,3 +179,20 @@ def test_category_top_view_refreshes_from_what_is_published(fresh_db):
         cur.execute("SELECT sum(users), min(category_rank) FROM recs.category_top")
         users, best = cur.fetchone()
     assert summary["rows"] == items and users == 150 and best == 1
+
+
+def test_awkward_ids_round_trip_through_copy(fresh_db):
+    publish_id = publish.plan_scoring(fresh_db, D1)
+    ids = np.array(["", "tab\there", "back\\slash", "new\nline", "\\N", "comma,\"quote\""], dtype=object)
+    user = "ü\tuser\\1"
+    buf = publish.result_rows(D1, publish_id, 0, "m1", [user], ids, np.array([[1, 2, 3, 4, 5]]),
+                              np.array([[0.5, 0.4, 0.3, 0.2, 0.1]], dtype=np.float32), np.array([[2, -1, 1, 1, 1]]),
+                              np.array([[0.9, np.nan, 0.1, 0.1, 0.1]], dtype=np.float32), "model")
+    publish.write_shard(fresh_db, D1, publish_id, 0, [buf])
+    publish.publish_day(fresh_db, D1, publish_id, "m1")
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT user_id, rank, item_id, reason_item_id, reason_score FROM recs.latest ORDER BY rank")
+        rows = cur.fetchall()
+    assert [r[2] for r in rows] == list(ids[1:])
+    assert {r[0] for r in rows} == {user}
+    assert rows[0][3] == "back\\slash" and rows[1][3] is None and rows[1][4] is None

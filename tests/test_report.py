@@ -50,11 +50,11 @@ def publish_recs(url: str, ds: date, model_id: str, users: int = 60, cold: int =
     scores = np.sort(rng.uniform(0.2, 0.8, (users, k)).astype(np.float32), axis=1)[:, ::-1]
     none = np.full(items.shape, -1)
     nan = np.full(items.shape, np.nan, dtype=np.float32)
-    model = publish.result_rows_csv(ds, publish_id, 0, model_id, [f"u{n}" for n in range(users)], item_ids,
+    model = publish.result_rows(ds, publish_id, 0, model_id, [f"u{n}" for n in range(users)], item_ids,
                                     items, scores, none, nan, "model")
     grid = np.tile(np.arange(1, k + 1), (cold, 1))
     trend_scores = np.tile(np.linspace(1.0, 0.0, k, endpoint=False, dtype=np.float32), (cold, 1))
-    trending = publish.result_rows_csv(ds, publish_id, 0, model_id, [f"c{n}" for n in range(cold)], item_ids,
+    trending = publish.result_rows(ds, publish_id, 0, model_id, [f"c{n}" for n in range(cold)], item_ids,
                                        grid, trend_scores, none[:cold], nan[:cold], "trending")
     publish.write_shard(url, ds, publish_id, 0, [model, trending])
     publish.publish_day(url, ds, publish_id, model_id)
