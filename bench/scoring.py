@@ -3,8 +3,7 @@
     .venv/bin/python bench/scoring.py [--users 100000 --items 50000 --dim 64 --k 50] [--database-url URL]
 
 Prints (a) project Top-N time / bare faiss IndexFlatIP search on the same vectors, (b) the project's write of
-the resulting rows into the real recs tables / `psql \\copy` of the same rows (COPY text format) into an
-identical logged
+the resulting rows into the real recs tables / `psql \\copy` of the same rows as CSV into an identical logged
 table, (c) peak RSS. The project's scoring also removes each user's purchased items (up to 5 per user),
 which bare faiss does not.
 """
@@ -76,7 +75,7 @@ def main() -> None:
     t_write = time.perf_counter() - t
 
     with tempfile.TemporaryDirectory() as tmp:
-        csv_path = Path(tmp) / "rows.tsv"
+        csv_path = Path(tmp) / "rows.csv"
         csv_path.write_text(buf.getvalue())
         del buf
         with db.connect(url) as conn, conn.cursor() as cur:
@@ -85,8 +84,8 @@ def main() -> None:
         psql = shutil.which("psql") or "psql"
         cols = ", ".join(publish.RESULT_COLUMNS)
         t = time.perf_counter()
-        subprocess.run([psql, url, "-q", "-c", f"\\copy public.bench_copy_reference ({cols}) FROM '{csv_path}'"],
-                       check=True)
+        subprocess.run([psql, url, "-q", "-c", f"\\copy public.bench_copy_reference ({cols}) FROM '{csv_path}' "
+                        "WITH (FORMAT csv, NULL '\\N')"], check=True)
         t_copy = time.perf_counter() - t
     with db.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM public.bench_copy_reference")

@@ -98,12 +98,6 @@ def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[s
     return cur.rowcount
 
 
-def copy_text(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], buf: Any) -> int:
-    """COPY a text-format buffer (tab-separated, \\N = NULL, backslash escapes) into `table(columns)`."""
-    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
-    return cur.rowcount
-
-
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: Any) -> int:
     """COPY a pandas DataFrame whose columns match `table`'s names (arrays as PostgreSQL literals)."""
     buf = io.StringIO()

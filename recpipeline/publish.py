@@ -16,7 +16,7 @@ import numpy as np
 from recpipeline import db
 
 log = logging.getLogger(__name__)
-NULL = "\\N"  # COPY's NULL marker
+NULL = "\\N"  # COPY's NULL marker; compared by identity below (quoted ids are other objects)
 RESULT_COLUMNS = ("ds", "publish_id", "shard", "model_id", "user_id", "rank", "item_id", "score",
                   "reason_item_id", "reason_score", "source")
 
@@ -32,37 +32,40 @@ def result_rows(
     ds: date, publish_id: int, shard: int, model_id: str, user_ids: list[str], item_ids: np.ndarray,
     items: np.ndarray, scores: np.ndarray, reasons: np.ndarray, reason_scores: np.ndarray, source: str,
 ) -> io.StringIO:
-    """COPY text-format rows for recs.results; `items`/`reasons` are item_idx matrices (-1 = none).
+    """CSV text for COPY into recs.results; `items`/`reasons` are item_idx matrices (-1 = none).
 
-    Built column-wise (numpy gathers, C-level str conversions, one zip/join per row): at 5M rows the text is
-    ready in a fraction of the time COPY then takes.
+    One f-string per row over pre-converted Python lists: measured faster than column-wise numpy string
+    building (float -> str conversion in numpy is slow) and than COPY's text format.
     """
-    users, k = items.shape
-    keep = (items >= 0).ravel()
-    ids = np.asarray([_text_field(str(x)) for x in item_ids] + [NULL], dtype=object)  # index -1 -> NULL
-    rank_txt = np.tile(np.arange(1, k + 1).astype(str).astype(object), users)[keep]
-    user_txt = np.repeat(np.asarray([_text_field(u) for u in user_ids], dtype=object), k)[keep]
-    item_txt = ids[items.ravel()][keep]
-    reason_txt = ids[np.where(reasons >= 0, reasons, -1).ravel()][keep]
-    score_txt = np.asarray(scores, dtype=np.float32).ravel()[keep].astype(str)
-    rs = np.asarray(reason_scores, dtype=np.float32).ravel()[keep]
-    rs_txt = np.where(np.isnan(rs), NULL, rs.astype(str).astype(object))
-    head = f"{ds}\t{publish_id}\t{shard}\t{_text_field(model_id)}"
-    lines = map("\t".join, zip([head] * len(user_txt), user_txt.tolist(), rank_txt.tolist(), item_txt.tolist(),
-                                score_txt.tolist(), reason_txt.tolist(), rs_txt.tolist(),
-                                [source] * len(user_txt), strict=True))
     buf = io.StringIO()
-    for line in lines:
-        buf.write(line)
-        buf.write("\n")
+    prefix = f"{ds},{publish_id},{shard},{model_id},"
+    quoted = [_csv_field(str(x)) for x in item_ids] + [NULL]  # index -1 -> NULL
+    item_txt = np.asarray(quoted, dtype=object)
+    rec_txt = item_txt[np.where(items >= 0, items, -1)].tolist()
+    why_txt = item_txt[np.where(reasons >= 0, reasons, -1)].tolist()
+    score_list = scores.tolist()
+    reason_list = reason_scores.tolist()
+    tail = f",{source}\n"
+    lines = []
+    for u, user in enumerate(user_ids):
+        head = prefix + _csv_field(user) + ","
+        recs, whys, scs, rss = rec_txt[u], why_txt[u], score_list[u], reason_list[u]
+        for r in range(len(recs)):
+            if recs[r] is NULL:
+                break
+            rs = rss[r]
+            lines.append(f"{head}{r + 1},{recs[r]},{scs[r]:.6g},{whys[r]},{NULL if rs != rs else f'{rs:.6g}'}{tail}")
+        if len(lines) > 100_000:
+            buf.write("".join(lines))
+            lines.clear()
+    buf.write("".join(lines))
     buf.seek(0)
     return buf
 
 
-def _text_field(value: str) -> str:
-    """Escape a value for COPY's text format (backslash, tab, newline, carriage return)."""
-    if any(c in value for c in "\\\t\n\r"):
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def _csv_field(value: str) -> str:
+    if any(c in value for c in ',"\n\r\\'):
+        return '"' + value.replace('"', '""') + '"'
     return value
 
 
@@ -72,7 +75,7 @@ def write_shard(url: str, ds: date, publish_id: int, shard: int, buffers: list[i
         db.execute(cur, "recs_clear_shard", {"ds": ds, "publish_id": publish_id, "shard": shard})
         rows = 0
         for buf in buffers:
-            rows += db.copy_text(cur, "recs.results", RESULT_COLUMNS, buf)
+            rows += db.copy_buffer(cur, "recs.results", RESULT_COLUMNS, buf)
     return rows
 
 

@@ -320,6 +320,15 @@ CHECKSUM_QUERIES = {  # run-specific columns (timestamps, publish ids, load ids)
 }
 
 
+def wait_backfill_completed(stack, backfill_id: int, runs: list[dict], timeout: float = 600) -> None:
+    """Poll GET /backfills/{id} until the scheduler marks it completed."""
+    deadline = time.monotonic() + timeout
+    while stack.api.call("GET", f"/backfills/{backfill_id}").get("completed_at") is None:
+        assert time.monotonic() < deadline, f"backfill {backfill_id} did not complete\n" + stack.diagnostics(runs)
+        stack.procs.check_alive()
+        time.sleep(3)
+
+
 def table_checksums(url: str) -> dict[str, str]:
     """md5 over each table's rows in a canonical order."""
     out = {}
@@ -352,6 +361,7 @@ def test_local_executor_rest_trigger_then_backfill(tmp_path, server_url, fresh_d
         backfilled = time.monotonic() - t0
         assert sorted(date.fromisoformat(r["logical_date"][:10]) for r in runs) == [first, first + timedelta(1), to]
         assert backfill["dag_id"] == DAG_ID
+        wait_backfill_completed(stack, backfill["id"], runs)  # one active backfill per DAG
         results = _results(fresh_db)
         before = table_checksums(fresh_db)
 
@@ -360,11 +370,7 @@ def test_local_executor_rest_trigger_then_backfill(tmp_path, server_url, fresh_d
             "dag_id": DAG_ID, "from_date": f"{first}T00:00:00Z", "to_date": f"{to}T00:00:00Z",
             "reprocess_behavior": "completed", "max_active_runs": 1, "run_backwards": False,
             "dag_run_conf": {**CONF, "shards": 1}})
-        deadline = time.monotonic() + 600
-        while stack.api.call("GET", f"/backfills/{again['id']}").json().get("completed_at") is None:
-            assert time.monotonic() < deadline, "second backfill did not complete\n" + stack.diagnostics(runs)
-            stack.procs.check_alive()
-            time.sleep(3)
+        wait_backfill_completed(stack, again["id"], runs)
         stack.wait_runs(3, lambda r: r["run_type"] == "backfill", timeout=120)
         reprocessed = time.monotonic() - t0
         after = table_checksums(fresh_db)
