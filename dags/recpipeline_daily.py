@@ -27,37 +27,64 @@ PUBLISHED = Asset(PUBLISHED_ASSET_URI)
 
 # Every Param defaults to null = "use the RECPIPE_* environment / built-in default" (see README).
 PARAMS = {
-    "top_k": Param(None, type=["null", "integer"], minimum=1, maximum=500, description="Recommendations per user."),
+    "top_k": Param(
+        None,
+        type=["null", "integer"],
+        minimum=1,
+        maximum=500,
+        description="Recommendations per user. Empty: the deployment default.",
+    ),
     "cell": Param(
-        None, type=["null", "string"], enum=[None, "gru", "lstm"], description="Recurrent cell of the user tower."
+        None,
+        type=["null", "string"],
+        enum=[None, "gru", "lstm"],
+        description="Recurrent cell of the user tower. Empty: the deployment default.",
     ),
     "embedding_dim": Param(
-        None, type=["null", "integer"], minimum=8, maximum=512, description="Vector size of both towers."
+        None,
+        type=["null", "integer"],
+        minimum=8,
+        maximum=512,
+        description="Vector size of both towers. Empty: the deployment default.",
     ),
     "epochs": Param(
-        None, type=["null", "integer"], minimum=1, maximum=200, description="Upper bound on training epochs."
+        None,
+        type=["null", "integer"],
+        minimum=1,
+        maximum=200,
+        description="Upper bound on training epochs. Empty: the deployment default.",
     ),
     "seq_len": Param(
-        None, type=["null", "integer"], minimum=2, maximum=500, description="Interactions the user tower reads."
+        None,
+        type=["null", "integer"],
+        minimum=2,
+        maximum=500,
+        description="Interactions the user tower reads. Empty: the deployment default.",
     ),
     "shards": Param(
-        None, type=["null", "integer"], minimum=1, maximum=64, description="Parallel scoring tasks (user shards)."
+        None,
+        type=["null", "integer"],
+        minimum=1,
+        maximum=64,
+        description="Parallel scoring tasks (user shards). Empty: the deployment default.",
     ),
     "gate_margin": Param(
         None,
         type=["null", "number"],
         minimum=0,
         maximum=10,
-        description="Relative lift over the best baseline required to publish.",
+        description="Relative lift over the best baseline required to publish. Empty: the deployment default.",
     ),
     "unknown_items": Param(
         None,
         type=["null", "string"],
         enum=[None, "warn", "reject"],
-        description="Events on items missing from the catalogue: accept and warn, or reject.",
+        description="Events on items not in the catalogue: accept and warn, or reject. Empty: the deployment default.",
     ),
     "random_model": Param(
-        None, type=["null", "boolean"], description="Gate drill: replace the model's vectors with random noise."
+        None,
+        type=["null", "boolean"],
+        description="Gate drill: replace the model's vectors with random noise. Empty: the deployment default.",
     ),
 }
 

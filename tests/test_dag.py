@@ -16,15 +16,27 @@ from recpipeline.config import PROJECT_ROOT
 
 def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
     script = textwrap.dedent(f"""
-        import json, sys, time
+        import copy, json, sys, time
         t = time.time()
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag(dag_folder={str(PROJECT_ROOT / "dags")!r})
         dag = bag.dags.get("recpipeline_daily")
+        invalid = []
+        for key, value in [("cell", "rnn"), ("top_k", 0), ("epochs", "many"), ("unknown_items", "drop")]:
+            params = copy.deepcopy(dag.params)
+            try:
+                params[key] = value
+                params.validate()
+            except Exception as exc:
+                invalid.append(type(exc).__name__)
+        params = copy.deepcopy(dag.params)
+        params["cell"] = "lstm"
+        params.validate()  # a valid override passes
         print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}},
                           "tasks": sorted(t.task_id for t in dag.tasks) if dag else [],
                           "dags": sorted(bag.dags),
-                          "tf": "tensorflow" in sys.modules, "faiss": "faiss" in sys.modules}}))
+                          "tf": "tensorflow" in sys.modules, "faiss": "faiss" in sys.modules,
+                          "invalid": invalid}}))
     """)
     env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
@@ -35,6 +47,7 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
     assert result["tasks"] == ["data_quality", "evaluate", "features", "ingest", "plan_scoring", "publish",
                                "score", "train"]
     assert result["tf"] is False and result["faiss"] is False
+    assert result["invalid"] == ["ParamValidationError"] * 4  # the trigger form rejects bad values up front
 
 
 def latest_checksum(url: str) -> str | None:
