@@ -83,13 +83,17 @@ def top_n(
         scores, pos = index.search(users[start:stop], depth)
         got = np.where(pos >= 0, candidates[np.maximum(pos, 0)], -1)
         drop = (pos < 0) | (got[:, :, None] == excl[:, None, :]).any(axis=2)
-        # row-wise order: kept before dropped, score descending, then item index ascending
-        rows = np.repeat(np.arange(stop - start), depth)
-        flat = np.lexsort((got.ravel(), -scores.ravel(), drop.ravel(), rows)).reshape(stop - start, depth)
-        order = flat - (np.arange(stop - start) * depth)[:, None]
+        # faiss returns each row by descending score: move dropped entries to the end (stable), then fix the
+        # order inside runs of equal scores (item index ascending) in the rare rows that have them
+        order = np.argsort(drop, axis=1, kind="stable")
         got = np.take_along_axis(got, order, axis=1)
         sc = np.take_along_axis(scores, order, axis=1)
-        kept = (~np.take_along_axis(drop, order, axis=1)).sum(axis=1)
+        kept = (~drop).sum(axis=1)
+        inside = np.arange(depth - 1)[None, :] < (kept - 1)[:, None]
+        for row in np.flatnonzero(((sc[:, 1:] == sc[:, :-1]) & inside).any(axis=1)):
+            n = kept[row]
+            fix = np.lexsort((got[row, :n], -sc[row, :n]))
+            got[row, :n], sc[row, :n] = got[row, :n][fix], sc[row, :n][fix]
         width = min(k, depth)
         block_items, block_scores = got[:, :width].copy(), sc[:, :width].copy()
         short = np.arange(width)[None, :] >= kept[:, None]
