@@ -81,6 +81,20 @@ PARAMS = {
         enum=[None, "warn", "reject"],
         description="Events on items not in the catalogue: accept and warn, or reject. Empty: the deployment default.",
     ),
+    "max_reject_rate": Param(
+        None,
+        type=["null", "number"],
+        minimum=0,
+        maximum=1,
+        description="Data quality fails above this share of rejected rows. Empty: the deployment default.",
+    ),
+    "min_volume_ratio": Param(
+        None,
+        type=["null", "number"],
+        minimum=0,
+        maximum=1,
+        description="Data quality fails below this day volume / trailing median. Empty: the deployment default.",
+    ),
     "random_model": Param(
         None,
         type=["null", "boolean"],

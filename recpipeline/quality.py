@@ -88,18 +88,6 @@ class DayReport:
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.status == "fail" and c.severity == "error"]
 
-    def summary(self) -> str:
-        lines = [f"data quality for {self.ds}:"]
-        for target in ("items", "events"):
-            lines.append(
-                f"  {target}: landed {self.landed[target]:,} accepted {self.accepted[target]:,} "
-                f"rejected {self.rejected[target]:,}"
-            )
-        for c in self.checks:
-            observed = "-" if c.observed is None else f"{c.observed:.4g}"
-            lines.append(f"  [{c.status:4}] {c.severity:5} {c.name} ({c.target}) observed {observed} {c.threshold}")
-        return "\n".join(lines)
-
 
 def day_bounds(ds: date) -> tuple[datetime, datetime]:
     start = datetime.combine(ds, time(0), tzinfo=UTC)
@@ -153,7 +141,7 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
                                                 "observed": c.observed, "threshold": c.threshold,
                                                 "details": json.dumps(c.details)})
     report = DayReport(ds, landed, accepted, rejected, checks)
-    log.info("%s", report.summary())
+    log.info("%s", "\n".join(report_lines(url, ds)))  # the same view as `recpipeline dq report`
     if report.failed:
         names = "; ".join(f"{c.name} on {c.target}: observed {c.observed} ({c.threshold})" for c in report.failed)
         raise DataQualityError(
