@@ -73,3 +73,12 @@ def fresh_db(pg_url: str) -> str:
 def workdir() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="recpipe-test-") as d:
         yield Path(d)
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment() -> Iterator[None]:
+    """Tests that prepare Airflow set RECPIPE_*/AIRFLOW_* variables in this process; undo that after each."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

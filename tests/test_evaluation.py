@@ -15,7 +15,7 @@ def results(model: float, **baselines: float) -> dict[str, dict[str, float]]:
 
 
 def test_gate_needs_a_margin_over_the_best_configured_baseline():
-    s = load_settings({"gate_margin": 0.1})
+    s = load_settings({"gate_margin": 0.1, "gate_baselines": "popularity,trending,cooccurrence"})
     assert evaluation.gate(results(0.23, popularity=0.1, cooccurrence=0.2), s, None).blessed
     verdict = evaluation.gate(results(0.21, popularity=0.1, cooccurrence=0.2), s, None)
     assert not verdict.blessed and verdict.best_baseline == "cooccurrence" and "needs > 0.2200" in verdict.reason
