@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from recpipeline import db
+from recpipeline.evaluation import GateDecision
 
 METHODS = ("model", "popularity", "trending", "cooccurrence")
 METHOD_COLOURS = {"model": "#1f77b4", "popularity": "#ff7f0e", "trending": "#2ca02c", "cooccurrence": "#9467bd"}
@@ -65,19 +66,6 @@ class ReportExtras:
 
     rec_counts: dict[str, np.ndarray] = field(default_factory=dict)
     k: int | None = None
-
-
-@dataclass
-class Decision:
-    """The gate decision row for the reported model."""
-
-    blessed: bool
-    metric: str
-    candidate: float
-    best_baseline: str
-    baseline: float
-    last_blessed: float | None
-    reason: str
 
 
 @dataclass
@@ -149,13 +137,13 @@ def load_metrics(cur: Any, ds: date, model_id: str) -> tuple[dict[tuple[str, int
     return table, users
 
 
-def load_decision(cur: Any, ds: date, model_id: str) -> Decision | None:
+def load_decision(cur: Any, ds: date, model_id: str) -> GateDecision | None:
     """The gate decision of the run, if it was gated."""
     rows = db.fetch_all(cur, "report_decision", {"ds": ds, "model_id": model_id})
     if not rows:
         return None
     blessed, metric, candidate, best, baseline, last, reason = rows[0]
-    return Decision(bool(blessed), metric, float(candidate), best, float(baseline),
+    return GateDecision(bool(blessed), metric, float(candidate), best, float(baseline),
                     None if last is None else float(last), reason)
 
 
@@ -397,7 +385,7 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def header_html(ds: date, model_id: str, decision: Decision | None, users: int, attempt: Attempt | None) -> str:
+def header_html(ds: date, model_id: str, decision: GateDecision | None, users: int, attempt: Attempt | None) -> str:
     """Title, verdict banner and the run's key facts, including the protocol in one sentence."""
     if decision is None:
         verdict = '<div class="verdict bad"><span class="tag">NO GATE DECISION</span>the run was not gated</div>'
