@@ -1,6 +1,6 @@
 """PostgreSQL access: the URL in use (embedded server by default), connections, COPY, migrations.
 
-Bulk data moves with COPY (`copy_in` / `copy_frame`); SQL text comes from `sql/` via `query(name)`.
+Bulk data moves with COPY (`copy_in` / `copy_frame` / `copy_chunks`); SQL text comes from `sql/` via `query(name)`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import csv
 import hashlib
 import io
 import logging
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 
@@ -48,8 +51,11 @@ def embedded_url(home: Path) -> str:
 
 @contextmanager
 def connect(url: str | None = None) -> Iterator[psycopg2.extensions.connection]:
-    """A connection that commits on success and rolls back on any error (one transaction)."""
-    conn = psycopg2.connect(url or database_url())
+    """A connection that commits on success and rolls back on any error (one transaction).
+
+    The client encoding is UTF-8 whatever the server's default, as binary COPY sends text in it (pgbinary).
+    """
+    conn = psycopg2.connect(url or database_url(), client_encoding="UTF8")
     try:
         with conn:
             yield conn
@@ -91,11 +97,82 @@ def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str],
     return copy_buffer(cur, table, columns, buf)
 
 
-def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], buf: Any) -> int:
-    """COPY a CSV text buffer (NULL written as \\N) into `table(columns)`."""
+def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], buf: Any,
+                binary: bool = False) -> int:
+    """COPY a buffer into `table(columns)`: CSV text (NULL written as \\N), or PostgreSQL's binary format."""
     cols = ", ".join(columns)
-    cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+    options = "FORMAT binary" if binary else "FORMAT csv, NULL '\\N'"
+    cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", buf)
     return cur.rowcount
+
+
+def copy_chunks(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], chunks: Iterable[str | bytes],
+                binary: bool = False) -> int:
+    """COPY chunks built lazily by `chunks`; building overlaps PostgreSQL parsing (see _Prefetch)."""
+    reader = _Prefetch(chunks)
+    try:
+        return copy_buffer(cur, table, columns, reader, binary=binary)
+    except psycopg2.errors.QueryCanceled:
+        if reader.error is not None:  # psycopg2 reports it as a cancelled COPY; raise what actually went wrong
+            raise reader.error from None
+        raise
+    finally:
+        reader.close()
+
+
+class _Prefetch:
+    """A file-like whose read() returns the next chunk, built ahead by a background thread.
+
+    psycopg2 releases the GIL while it sends a chunk, so the thread builds the next one while PostgreSQL parses
+    this one: two cores busy instead of taking turns. An error while building is raised from read(), which
+    aborts the COPY (and so its transaction); close() stops the thread if the COPY failed first.
+    """
+
+    _END = object()
+
+    def __init__(self, chunks: Iterable[str | bytes], depth: int = 4):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._fill, args=(chunks,), name="copy-prefetch", daemon=True)
+        self._thread.start()
+
+    def _fill(self, chunks: Iterable[str | bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if not self._put(chunk):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed to the reader, which raises it inside the COPY
+            self._put(exc)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read(self, size: int = -1) -> str | bytes:
+        if self._done:
+            return b""
+        item = self._queue.get()
+        if item is self._END:
+            self._done = True
+            return b""
+        if isinstance(item, BaseException):
+            self._done, self.error = True, item
+            raise item
+        return item
+
+    readline = read  # psycopg2 only calls read(); here for file-likeness
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: Any) -> int:

@@ -205,7 +205,7 @@ def publish_results(ds: date, settings: Settings, trained: dict, jobs: list[dict
             f"model {record.model_id} is {record.status}, not blessed ({record.reason}); "
             f"recs.latest keeps the previously published day"
         )
-    return publish.publish_day(url, ds, jobs[0]["publish_id"], trained["model_id"])
+    return publish.publish_day(url, ds, jobs[0]["publish_id"], trained["model_id"], shards=len(jobs))
 
 
 def _previous_model_metric(url: str, ds: date, settings: Settings, data, items: features.ItemTable) -> float | None:

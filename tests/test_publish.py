@@ -196,3 +196,60 @@ def test_awkward_ids_round_trip_through_copy(fresh_db):
     assert [r[2] for r in rows] == list(ids[1:])
     assert {r[0] for r in rows} == {user}
     assert rows[0][3] == "back\\slash" and rows[1][3] is None and rows[1][4] is None
+
+
+def test_publish_counts_what_shards_recorded_and_refuses_a_missing_shard(fresh_db):
+    p1 = stage(fresh_db, D1, users=31, k=4, model_id="m1", shards=3)
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT shard, users, rows_written FROM recs.shard_writes WHERE publish_id = %s ORDER BY 1", (p1,))
+        assert cur.fetchall() == [(0, 11, 44), (1, 10, 40), (2, 10, 40)]
+    with pytest.raises(RuntimeError, match="3 of 4 shards"):
+        publish.publish_day(fresh_db, D1, p1, "m1", shards=4)
+    assert latest(fresh_db) == []
+    assert publish.publish_day(fresh_db, D1, p1, "m1", shards=3) == {"users": 31, "rows": 124}
+    assert latest(fresh_db) == [(D1, "m1", 124, 31)]
+
+
+def test_rows_are_the_same_whatever_the_chunking(fresh_db):
+    rng = np.random.default_rng(1)
+    item_ids = np.array([""] + [f"i{n}" for n in range(1, 30)], dtype=object)
+    items = rng.integers(1, 30, size=(23, 6))
+    items[4, 2:] = -1  # a user with only two recommendations
+    items[9, :] = -1  # and one with none
+    reasons = np.where(rng.random(items.shape) < 0.5, -1, rng.integers(1, 30, size=items.shape))
+    reason_scores = np.where(reasons < 0, np.nan, rng.random(items.shape)).astype(np.float32)
+    scores = rng.random(items.shape).astype(np.float32)
+    users = [f"u{n}" for n in range(23)]
+    seen = []
+    for chunk_rows in (1, 7, 50_000):
+        pid = publish.plan_scoring(fresh_db, D1)
+        block = publish.result_rows(D1, pid, 0, "m1", users, item_ids, items, scores, reasons, reason_scores,
+                                    "model", chunk_rows=chunk_rows)
+        assert block.users == 22
+        assert publish.write_shard(fresh_db, D1, pid, 0, [block]) == 23 * 6 - 4 - 6
+        with db.connect(fresh_db) as conn, conn.cursor() as cur:
+            cur.execute("SELECT user_id, rank, item_id, score, reason_item_id, reason_score FROM recs.results "
+                        "WHERE publish_id = %s ORDER BY user_id, rank", (pid,))
+            seen.append(cur.fetchall())
+    assert seen[0] == seen[1] == seen[2]
+    by_key = {(u, r): rest for u, r, *rest in seen[0]}
+    assert by_key[("u4", 2)][0] == item_ids[items[4, 1]] and ("u4", 3) not in by_key and ("u9", 1) not in by_key
+    u, r = 11, 3
+    assert by_key[(f"u{u}", r + 1)][2] == (None if reasons[u, r] < 0 else item_ids[reasons[u, r]])
+
+
+def test_a_shard_that_fails_while_writing_leaves_no_rows(fresh_db):
+    pid = publish.plan_scoring(fresh_db, D1)
+    good = publish.result_rows(D1, pid, 0, "m1", ["u0"], np.array(["", "i1"], dtype=object), np.array([[1]]),
+                               np.array([[0.5]], dtype=np.float32), np.array([[-1]]),
+                               np.array([[np.nan]], dtype=np.float32), "model")
+
+    def broken():
+        yield from good.chunks
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        publish.write_shard(fresh_db, D1, pid, 0, [publish.ShardRows(1, broken())])
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT (SELECT count(*) FROM recs.results), (SELECT count(*) FROM recs.shard_writes)")
+        assert cur.fetchone() == (0, 0)
