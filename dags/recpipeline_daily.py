@@ -64,9 +64,10 @@ PARAMS = {
     "shards": Param(
         None,
         type=["null", "integer"],
-        minimum=1,
+        minimum=0,
         maximum=64,
-        description="Parallel scoring tasks (user shards). Empty: the deployment default.",
+        description="Parallel scoring tasks (user shards); 0 = one per users_per_shard active users. "
+        "Empty: the deployment default.",
     ),
     "gate_margin": Param(
         None,

@@ -21,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 CELLS = ("gru", "lstm")
 UNKNOWN_ITEM_POLICIES = ("reject", "warn")
 BASELINES = ("popularity", "trending", "cooccurrence")
+MAX_SHARDS = 64  # score tasks per run, whether set or derived
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class Settings:
     random_model: bool = False  # RECPIPE_RANDOM_MODEL: publish-gate drill, replaces vectors with noise
     # scoring and publishing
     top_k: int = 20  # RECPIPE_TOP_K
-    shards: int = 2  # RECPIPE_SHARDS: score tasks mapped over user shards
+    shards: int = 2  # RECPIPE_SHARDS: score tasks mapped over user shards; 0 = one per users_per_shard
+    users_per_shard: int = 200_000  # RECPIPE_USERS_PER_SHARD: shard size when shards = 0 (at most 64)
     exclude_purchased: bool = True  # RECPIPE_EXCLUDE_PURCHASED
     # evaluation and gate
     eval_k: int = 10  # RECPIPE_EVAL_K
@@ -89,9 +91,11 @@ class Settings:
             problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
         if self.unknown_items not in UNKNOWN_ITEM_POLICIES:
             problems.append(f"unknown_items must be one of {UNKNOWN_ITEM_POLICIES}, got {self.unknown_items!r}")
-        for name in ("seq_len", "embedding_dim", "epochs", "batch_size", "top_k", "shards", "eval_k"):
+        for name in ("seq_len", "embedding_dim", "epochs", "batch_size", "top_k", "users_per_shard", "eval_k"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.shards <= MAX_SHARDS:
+            problems.append(f"shards must be 0 (derived from active users) to {MAX_SHARDS}, got {self.shards}")
         if not 0 < self.temperature <= 1:
             problems.append(f"temperature must be in (0, 1], got {self.temperature}")
         unknown = set(self.gate_baseline_names) - set(BASELINES)

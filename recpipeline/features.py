@@ -213,6 +213,14 @@ def load_sequences(url: str, ds: date, shard: int = 0, shards: int = 1) -> Seque
     )
 
 
+def count_active_users(url: str, ds: date, settings: Settings) -> int:
+    """How many users the day scores (any event in the history window), to size the shards."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "features_count_active_users",
+                   {"ds": ds, "window_start": ds - timedelta(days=settings.history_days - 1)})
+        return int(cur.fetchone()[0])
+
+
 def active_users(url: str, ds: date, settings: Settings, shard: int = 0, shards: int = 1) -> list[str]:
     window_start = ds - timedelta(days=settings.history_days - 1)
     with db.connect(url) as conn, conn.cursor() as cur:

@@ -15,10 +15,16 @@ from datetime import date
 import numpy as np
 
 from recpipeline import db, pgbinary
+from recpipeline.config import MAX_SHARDS
 
 log = logging.getLogger(__name__)
 RESULT_COLUMNS = ("ds", "publish_id", "shard", "model_id", "source", "rank", "score", "user_id", "item_id",
                   "reason_item_id", "reason_score")  # the order result_rows encodes them in
+
+
+def shard_count(active_users: int, users_per_shard: int, most: int = MAX_SHARDS) -> int:
+    """Score tasks for a day when derived from its active users: enough that none exceeds users_per_shard."""
+    return max(1, min(most, -(-active_users // users_per_shard)))
 
 
 def plan_scoring(url: str, ds: date) -> int:

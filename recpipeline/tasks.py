@@ -146,10 +146,20 @@ def load_model(artifact: str):
 
 
 def plan_scoring(ds: date, settings: Settings, trained: dict) -> list[dict]:
-    """One job per user shard, all under a fresh publish_id (see recpipeline.publish)."""
-    publish_id = publish.plan_scoring(db.database_url(settings), ds)
-    return [{"shard": s, "shards": settings.shards, "publish_id": publish_id, "model_id": trained["model_id"],
-             "artifact": trained["artifact"]} for s in range(settings.shards)]
+    """One job per user shard, all under a fresh publish_id (see recpipeline.publish).
+
+    The shard count is the `shards` setting, or with 0, one shard per `users_per_shard` active users.
+    """
+    url = db.database_url(settings)
+    shards = settings.shards
+    if shards == 0:
+        active = features.count_active_users(url, ds, settings)
+        shards = publish.shard_count(active, settings.users_per_shard)
+        log.info("plan_scoring %s: %d active users -> %d shards of up to %d users", ds, active, shards,
+                 settings.users_per_shard)
+    publish_id = publish.plan_scoring(url, ds)
+    return [{"shard": s, "shards": shards, "publish_id": publish_id, "model_id": trained["model_id"],
+             "artifact": trained["artifact"]} for s in range(shards)]
 
 
 def trending_items(url: str, ds: date, k: int) -> list[str]:

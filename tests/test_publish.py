@@ -253,3 +253,27 @@ def test_a_shard_that_fails_while_writing_leaves_no_rows(fresh_db):
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT (SELECT count(*) FROM recs.results), (SELECT count(*) FROM recs.shard_writes)")
         assert cur.fetchone() == (0, 0)
+
+
+@pytest.mark.parametrize(("active", "per_shard", "expected"), [(0, 10, 1), (10, 10, 1), (11, 10, 2), (10**9, 1, 64)])
+def test_shard_count_covers_every_user_within_bounds(active, per_shard, expected):
+    assert publish.shard_count(active, per_shard) == expected
+
+
+def test_plan_derives_shards_from_active_users_when_set_to_zero(fresh_db):
+    from recpipeline import tasks
+    from recpipeline.config import load_settings
+
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        for n, (ds, user) in enumerate([(D1, "a"), (D1, "b"), (D2, "b"), (D2, "c"), (D2, "d"), (D2, "e")]):
+            cur.execute("INSERT INTO clean.events (ds, event_id, user_id, item_id, event_type, ts, load_id, line_no) "
+                        "VALUES (%s, %s, %s, 'i1', 'view', %s, 1, %s)", (ds, f"e{n}", user, ds, n))
+    settings = load_settings({"database_url": fresh_db, "shards": 0, "users_per_shard": 2})
+    jobs = tasks.plan_scoring(D2, settings, {"model_id": "m1", "artifact": "unused"})
+    assert [j["shard"] for j in jobs] == [0, 1, 2] and {j["shards"] for j in jobs} == {3}  # a..e: 5 users
+    assert len({j["publish_id"] for j in jobs}) == 1
+    fixed = tasks.plan_scoring(D2, load_settings({"database_url": fresh_db, "shards": 4}), {"model_id": "m1",
+                                                                                          "artifact": "unused"})
+    assert len(fixed) == 4
+    with pytest.raises(ValueError, match="shards must be 0"):
+        load_settings({"shards": 65})
