@@ -12,7 +12,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from recpipeline import db
@@ -46,12 +48,29 @@ def standalone_environment(password: str) -> tuple[dict[str, str], int]:
     return env, port
 
 
+def announce_when_ready(port: int, user: str, password: str, timeout: float = 300) -> bool:
+    """Print the UI address once the API server answers its health check (not when the processes start)."""
+    url = f"http://localhost:{port}/api/v2/monitor/health"
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    print(f"\nAirflow UI ready after {time.monotonic() - started:.0f}s: http://localhost:{port}  "
+                          f"login: {user} / {password}\n", flush=True)
+                    return True
+        except OSError:  # not listening yet
+            pass
+        time.sleep(2)
+    print(f"\nAirflow API did not answer {url} within {timeout:.0f}s; see the output above\n", flush=True)
+    return False
+
+
 def main() -> int:
     password = os.environ.get("RECPIPE_AIRFLOW_PASSWORD", "admin")
     env, port = standalone_environment(password)
     ensure_airflow_db(env, Path(env["AIRFLOW_HOME"]))  # migrates once and creates the training pool
-    print(f"\nAirflow UI: http://localhost:{port}  login: {USER} / {password}  (ready in ~45 s; Ctrl-C stops)\n",
-          flush=True)
+    print(f"\nStarting Airflow: http://localhost:{port}  login: {USER} / {password}  (Ctrl-C stops)\n", flush=True)
     stopping: list[float] = []
     procs: list[subprocess.Popen] = []
 
@@ -68,6 +87,7 @@ def main() -> int:
     proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
                             start_new_session=True)
     procs.append(proc)
+    threading.Thread(target=announce_when_ready, args=(port, USER, password), daemon=True).start()
     while proc.poll() is None:
         try:
             proc.wait(timeout=1)
