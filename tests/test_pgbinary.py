@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from datetime import date
 
 import numpy as np
@@ -85,4 +86,34 @@ def test_an_error_while_building_chunks_aborts_the_copy(table):
 
     with pytest.raises(ValueError, match="scores went missing"), db.connect(table) as conn, conn.cursor() as cur:
         db.copy_chunks(cur, "public.binary_probe", COLUMNS, chunks(), binary=True)
+    assert read_back(table) == []
+
+
+def test_a_connection_lost_mid_copy_stops_the_chunk_builder(table):
+    import itertools
+    import threading
+
+    vocab = pgbinary.Vocabulary(["a"])
+    ones = np.ones(2)
+    rows = pgbinary.encode_rows(columns(vocab, np.zeros(2, int), np.zeros(2, int), np.arange(2), ones, ones), 2)
+    built = itertools.count()
+
+    def endless():
+        yield pgbinary.HEADER
+        while True:
+            next(built)
+            yield rows * 1000
+
+    def terminate(pid: int) -> None:
+        time.sleep(0.5)
+        with db.connect(table) as admin, admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    with pytest.raises(psycopg2.Error), db.connect(table) as conn, conn.cursor() as cur:
+        killer = threading.Thread(target=terminate, args=(conn.get_backend_pid(),))
+        killer.start()
+        db.copy_chunks(cur, "public.binary_probe", COLUMNS, endless(), binary=True)
+    killer.join()
+    assert not [t for t in threading.enumerate() if t.name == "copy-prefetch"]  # stopped, not building forever
+    assert next(built) > 0
     assert read_back(table) == []
