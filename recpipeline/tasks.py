@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -198,11 +199,13 @@ def score(ds: date, settings: Settings, job: dict) -> dict:
         buffers.append(publish.result_rows(ds, job["publish_id"], shard, job["model_id"], cold,
                                                items.item_ids, grid, ranks_score, none,
                                                np.full(grid.shape, np.nan, dtype=np.float32), "trending"))
+    started = time.perf_counter()
     rows = publish.write_shard(url, ds, job["publish_id"], shard, buffers)
+    seconds = time.perf_counter() - started
     _write_user_embeddings(url, ds, job["model_id"], shard, shards, seqs.user_ids, user_vecs)
     summary = {"shard": shard, "users_model": len(seqs), "users_trending": len(cold), "rows": rows}
-    log.info("score %s shard %d/%d: %d users by model, %d cold users by trending, %d rows staged",
-             ds, shard + 1, shards, len(seqs), len(cold), rows)
+    log.info("score %s shard %d/%d: %d users by model, %d cold users by trending, %d rows staged in %.1fs "
+             "(%.0f rows/s)", ds, shard + 1, shards, len(seqs), len(cold), rows, seconds, rows / max(seconds, 1e-9))
     return summary
 
 
