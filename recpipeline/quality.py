@@ -36,16 +36,19 @@ def load_thresholds() -> dict[str, dict]:
 
 
 def psi(today: dict[str, float], baseline: dict[str, float], floor: float = 1e-4) -> float:
-    """Population stability index sum((p - q) * ln(p / q)) over the union of keys; shares floored at `floor`."""
+    """Population stability index sum((p - q) * ln(p / q)) over the union of keys; shares floored at `floor`.
+
+    Bit-identical whatever the process's string hash seed, so rerunning a day stores the same dq.check_results.
+    """
     t_total, b_total = sum(today.values()), sum(baseline.values())
     if not t_total or not b_total:
         return 0.0
-    out = 0.0
-    for key in set(today) | set(baseline):
+    terms = []
+    for key in sorted(set(today) | set(baseline)):  # fixed order; fsum makes the sum exact besides
         p = max(today.get(key, 0) / t_total, floor)
         q = max(baseline.get(key, 0) / b_total, floor)
-        out += (p - q) * math.log(p / q)
-    return out
+        terms.append((p - q) * math.log(p / q))
+    return math.fsum(terms)
 
 
 def banded(name: str, target: str, rule: dict, observed: float) -> CheckResult:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -188,6 +191,19 @@ def test_psi_is_zero_for_equal_mixes_and_grows_with_drift():
     rule = {"severity": "warn", "warn_above": 0.1, "fail_above": 0.25}
     assert quality.banded("event_type_psi", "events", rule, shifted).status == "warn"  # warn severity never fails
     assert quality.banded("event_type_psi", "events", {**rule, "severity": "error"}, shifted).status == "fail"
+
+
+def test_psi_is_bit_identical_across_processes():
+    """Category keys are strings, whose set order changes with PYTHONHASHSEED: the sum must not depend on it."""
+    script = (
+        "from recpipeline import quality\n"
+        "today = {f'cat{n}': (n * 7919) % 97 + 1 for n in range(40)}\n"
+        "trailing = {f'cat{n}': (n * 104729) % 89 + 3 for n in range(5, 45)}\n"
+        "print(repr(quality.psi(today, trailing)))\n"
+    )
+    seen = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout for seed in range(6)}
+    assert len(seen) == 1, seen
 
 
 def test_distribution_checks_on_shop_days(fresh_db, workdir):
