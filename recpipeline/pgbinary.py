@@ -3,7 +3,7 @@
 Scored rows arrive as matrices of item indices and float scores, so text columns are dictionary-encoded here
 (a `Vocabulary` of distinct strings, encoded once, plus one index per row). Binary COPY spares PostgreSQL the
 CSV state machine and float parsing, the larger part of a bulk write's cost (measured in bench/scoring.py).
-Format: https://www.postgresql.org/docs/current/sql-copy.html#id-1.9.3.55.9.4
+Format: "Binary Format" in https://www.postgresql.org/docs/current/sql-copy.html
 """
 
 from __future__ import annotations
