@@ -168,7 +168,6 @@ class _Prefetch:
             raise item
         return item
 
-    readline = read  # psycopg2 only calls read(); here for file-likeness
 
     def close(self) -> None:
         self._stop.set()

@@ -80,13 +80,12 @@ def encode_rows(columns: Sequence[Column], n: int) -> bytes:
     lead = 0
     while lead < len(columns) and _fixed(columns[lead]):
         lead += 1
-    record = np.empty(n, dtype=[("count", ">i2")] + [
-        (f"c{i}_{j}", dtype) for i, col in enumerate(columns[:lead]) for j, (dtype, _) in enumerate(_fields(col))
-    ])
+    fixed = [(f"c{i}_{j}", dtype, value) for i, col in enumerate(columns[:lead])
+             for j, (dtype, value) in enumerate(_fields(col))]
+    record = np.empty(n, dtype=[("count", ">i2")] + [(name, dtype) for name, dtype, _ in fixed])
     record["count"] = len(columns)
-    for i, col in enumerate(columns[:lead]):
-        for j, (_, value) in enumerate(_fields(col)):
-            record[f"c{i}_{j}"] = value
+    for name, _, value in fixed:
+        record[name] = value
     segments = [_segments(col, n) for col in columns[lead:]]
     row_size = record.dtype.itemsize + sum((sizes for _, _, sizes in segments), np.zeros(n, dtype=np.int64))
     row_start = np.cumsum(row_size) - row_size

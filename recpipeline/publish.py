@@ -39,7 +39,7 @@ class ShardRows:
     """A block of one shard's rows: how many users have rows in it, and its binary COPY chunks (built lazily)."""
 
     users: int
-    chunks: Iterable[str]
+    chunks: Iterable[bytes]
 
 
 def result_rows(

@@ -31,9 +31,9 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
 
 
-def _exact_row(user: np.ndarray, item_vecs: np.ndarray, candidates: np.ndarray, exclude: set, k: int):
+def _exact_row(user: np.ndarray, item_vecs: np.ndarray, candidates: np.ndarray, exclude: np.ndarray, k: int):
     scores = item_vecs[candidates] @ user
-    keep = np.array([c not in exclude for c in candidates], dtype=bool)
+    keep = ~np.isin(candidates, exclude)
     cand, sc = candidates[keep], scores[keep]
     order = np.lexsort((cand, -sc))[:k]
     return cand[order], sc[order]
@@ -104,8 +104,7 @@ def top_n(
         unsure = (kept > k) & (sc[:, min(k, depth - 1)] == kth)
         unsure |= (depth < len(candidates)) & (kept >= k) & (last_kept == kth)
         for row in np.flatnonzero(unsure):
-            ex = set(excl[row][excl[row] >= 0].tolist())
-            it, s_ = _exact_row(users[start + row], items, candidates, ex, k)
+            it, s_ = _exact_row(users[start + row], items, candidates, excl[row][excl[row] >= 0], k)
             block_items[row], block_scores[row] = -1, 0.0
             block_items[row, : len(it)], block_scores[row, : len(it)] = it, s_
         out_items[start:stop, :width] = block_items
