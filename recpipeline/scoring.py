@@ -17,6 +17,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 USER_BLOCK = 4096
 EXPLAIN_HISTORY = 20  # how many of the user's most recent distinct items may explain a recommendation
+EXPLAIN_BLOCK_VALUES = 1 << 22  # users per explain block x top-k x dims: about 16 MB of recommended vectors
 
 
 @dataclass
@@ -118,35 +119,47 @@ def explain(
     """For each recommended item, the most similar item among the user's recent history, and the cosine.
 
     Returns (reason_item_idx, reason_score), shaped like `recommended`; -1 / nan where there is no history.
+    Batched matrix products over blocks of users; on equal cosines the more recent history item wins.
     """
-    reason = np.full(recommended.shape, -1, dtype=np.int64)
-    score = np.full(recommended.shape, np.nan, dtype=np.float32)
-    for u, hist in enumerate(histories):
-        recent = _recent_distinct(hist, EXPLAIN_HISTORY)
-        recs = recommended[u]
-        valid = recs >= 0
-        if len(recent) == 0 or not valid.any():
-            continue
-        sims = item_vecs[recs[valid]] @ item_vecs[recent].T  # (k, h)
-        sims[recs[valid][:, None] == recent[None, :]] = -np.inf  # an item does not explain itself
-        best = sims.argmax(axis=1)
-        best_score = sims[np.arange(len(best)), best]
+    n, k = recommended.shape
+    reason = np.full((n, k), -1, dtype=np.int64)
+    score = np.full((n, k), np.nan, dtype=np.float32)
+    if n == 0 or k == 0:
+        return reason, score
+    recent = recent_distinct(histories, EXPLAIN_HISTORY)
+    if recent.shape[1] == 0:
+        return reason, score
+    block = max(1, EXPLAIN_BLOCK_VALUES // (k * item_vecs.shape[1]))
+    for start in range(0, n, block):
+        recs, hist = recommended[start:start + block], recent[start:start + block]
+        sims = np.matmul(item_vecs[np.maximum(recs, 0)], item_vecs[np.maximum(hist, 0)].transpose(0, 2, 1))
+        # no history item, no recommendation, or the item itself: it cannot explain
+        sims[(hist[:, None, :] < 0) | (recs[:, :, None] < 0) | (recs[:, :, None] == hist[:, None, :])] = -np.inf
+        best = sims.argmax(axis=2)
+        best_score = np.take_along_axis(sims, best[:, :, None], axis=2)[:, :, 0]
         found = np.isfinite(best_score)
-        rows = np.flatnonzero(valid)[found]
-        reason[u, rows] = recent[best[found]]
-        score[u, rows] = best_score[found]
+        reason[start:start + block] = np.where(found, np.take_along_axis(hist, best, axis=1), -1)
+        score[start:start + block] = np.where(found, best_score, np.nan)
     return reason, score
 
 
-def _recent_distinct(history: np.ndarray, limit: int) -> np.ndarray:
-    """The last `limit` distinct items of a chronological history, most recent first."""
-    seen: dict[int, None] = {}
-    for item in history[::-1]:
-        if item > 0:
-            seen.setdefault(int(item), None)
-            if len(seen) == limit:
-                break
-    return np.fromiter(seen, dtype=np.int64, count=len(seen))
+def recent_distinct(histories: Sequence[np.ndarray], limit: int) -> np.ndarray:
+    """Each chronological history's last `limit` distinct items (> 0), most recent first; rows padded with -1."""
+    newest_first = _padded([np.asarray(h)[::-1] for h in histories])
+    if newest_first.shape[1] == 0:
+        return np.full((len(histories), 0), -1, dtype=np.int64)
+    order = np.argsort(newest_first, axis=1, kind="stable")  # equal items: the most recent one first
+    ordered = np.take_along_axis(newest_first, order, axis=1)
+    first_in_order = np.ones(ordered.shape, dtype=bool)
+    first_in_order[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    first = np.empty_like(first_in_order)
+    np.put_along_axis(first, order, first_in_order, axis=1)
+    keep = first & (newest_first > 0)
+    keep &= np.cumsum(keep, axis=1) <= limit
+    packed = np.argsort(~keep, axis=1, kind="stable")[:, :limit]  # kept entries to the left, order kept
+    out = np.take_along_axis(newest_first, packed, axis=1)
+    out[~np.take_along_axis(keep, packed, axis=1)] = -1
+    return out
 
 
 def brute_force_top_n(

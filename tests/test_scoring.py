@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from recpipeline import scoring
 
@@ -67,3 +68,25 @@ def test_explanations_pick_the_most_similar_other_history_item():
     reason, score = scoring.explain(recommended, history, item_vecs)
     assert reason.tolist() == [[1, 2, 2]]  # item 1 cannot explain itself: its best other history item is 2
     assert score[0, 0] > 0.99 and score[0, 1] > 0.99 and score[0, 2] == np.float32(0.0)
+
+
+def test_explanations_equal_a_per_user_reference():
+    """Batched explain == the plain loop: last 20 distinct history items, most similar other item, recent wins ties."""
+    rng = np.random.default_rng(5)
+    item_vecs = scoring.normalise(rng.integers(-2, 3, size=(41, 4)).astype(np.float32))  # many exact ties
+    item_vecs[0] = 0
+    histories = [rng.integers(0, 41, size=rng.integers(0, 60)) for _ in range(300)]  # 0 = padding, repeats
+    recommended = rng.integers(1, 41, size=(300, 7))
+    recommended[::5, 4:] = -1
+    reason, score = scoring.explain(recommended, histories, item_vecs)
+    for u, hist in enumerate(histories):
+        recent = list(dict.fromkeys(int(i) for i in hist[::-1] if i > 0))[: scoring.EXPLAIN_HISTORY]
+        for r, item in enumerate(recommended[u]):
+            others = [h for h in recent if h != item]
+            if item < 0 or not others:
+                assert reason[u, r] == -1 and np.isnan(score[u, r])
+                continue
+            sims = [float(item_vecs[item] @ item_vecs[h]) for h in others]
+            best = int(np.argmax(sims))
+            assert score[u, r] == pytest.approx(sims[best], abs=1e-6)
+            assert reason[u, r] == others[best] or sims[others.index(reason[u, r])] == pytest.approx(sims[best])
