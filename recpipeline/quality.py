@@ -97,6 +97,12 @@ def day_bounds(ds: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _written(cur, name: str, params: dict) -> int:
+    """Run a named INSERT and return how many rows it wrote."""
+    db.execute(cur, name, params)
+    return cur.rowcount
+
+
 def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
     """Validate raw rows of `ds` into clean/dq in one transaction; raise DataQualityError on `error` checks."""
     day_start, day_end = day_bounds(ds)
@@ -116,28 +122,29 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
         landed, accepted, rejected = {}, {}, {}
 
         db.execute(cur, "dq_flag_items", params)
-        landed["items"], accepted["items"], rejected["items"] = db.fetch_all(cur, "dq_item_stats")[0]
-        db.execute(cur, "dq_accept_items", params)
-        db.execute(cur, "dq_reject_items", params)
+        (landed["items"],) = db.fetch_all(cur, "dq_item_stats")[0]
+        accepted["items"] = _written(cur, "dq_accept_items", params)
+        rejected["items"] = _written(cur, "dq_reject_items", params)
         if landed["items"] == 0:
             db.execute(cur, "dq_carry_catalogue", params)
             log.info("no catalogue landed for %s: carried forward %d items from the last snapshot", ds, cur.rowcount)
 
         db.execute(cur, "dq_flag_events", params)
-        stats = db.fetch_all(cur, "dq_event_stats")[0]
-        landed["events"], accepted["events"], rejected["events"], accepted_unknown, _ = stats
-        db.execute(cur, "dq_accept_events", params)
-        db.execute(cur, "dq_reject_events", params)
+        landed["events"], accepted_unknown = db.fetch_all(cur, "dq_event_stats")[0]
+        accepted["events"] = _written(cur, "dq_accept_events", params)
+        rejected["events"] = _written(cur, "dq_reject_events", params)
 
         for target in ("items", "events"):
-            if landed[target] != accepted[target] + rejected[target]:  # the invariant, checked here too
-                raise RuntimeError(f"{target}: landed {landed[target]} != accepted + rejected")
+            if landed[target] != accepted[target] + rejected[target]:  # rows written, against rows landed
+                raise RuntimeError(f"{target}: landed {landed[target]} but wrote {accepted[target]} to clean and "
+                                   f"{rejected[target]} to dq.rejects; nothing was committed")
             db.execute(cur, "dq_insert_audit", {"ds": ds, "target": target, "landed": landed[target],
                                                 "accepted": accepted[target], "rejected": rejected[target]})
 
         median, window_days = db.fetch_all(cur, "dq_trailing_volume", {"ds": ds, "window_days": VOLUME_WINDOW_DAYS})[0]
-        checks = dataset_checks(settings, landed, accepted, rejected, accepted_unknown, median, window_days)
-        checks += distribution_checks(cur, ds, load_thresholds())
+        rules = load_thresholds()
+        checks = dataset_checks(settings, landed, accepted, rejected, accepted_unknown, median, window_days, rules)
+        checks += distribution_checks(cur, ds, rules)
         for c in checks:
             db.execute(cur, "dq_insert_check", {"ds": ds, "check_name": c.name, "target": c.target,
                                                 "severity": c.severity, "status": c.status,

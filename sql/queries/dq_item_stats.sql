@@ -1,4 +1,3 @@
-SELECT count(*) AS landed,
-       count(*) FILTER (WHERE cardinality(reasons) = 0) AS accepted,
-       count(*) FILTER (WHERE cardinality(reasons) > 0) AS rejected
+-- Catalogue rows landed for the day (accepted and rejected come from the inserts' row counts).
+SELECT count(*) AS landed
 FROM dq_items_flagged;
