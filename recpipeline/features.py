@@ -11,16 +11,20 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from recpipeline import db
 from recpipeline.config import Settings
 from recpipeline.events import CATEGORY_SEPARATOR
 from recpipeline.quality import day_bounds
+
+if TYPE_CHECKING:  # pandas is imported where frames are built, not when the DAG file is parsed
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 PRICE_BUCKETS = 10
@@ -80,6 +84,8 @@ def item_feature_frame(catalogue: pd.DataFrame) -> tuple[pd.DataFrame, dict[str,
         tag_lists.append([normalise_text(t) for t in (tags or []) if t])
         brands.append(normalise_text(brand) or None)
     touched["text_normalised"] = int(text_changed)
+    import pandas as pd
+
     frame = pd.DataFrame({
         "item_idx": np.arange(1, len(catalogue) + 1),
         "item_id": catalogue["item_id"].to_numpy(),
@@ -141,11 +147,11 @@ class ItemTable:
         return len(self.item_ids) - 1
 
 
-def content_tokens(row: pd.Series) -> list[str]:
+def content_tokens(row: Mapping[str, Any]) -> list[str]:
     """The item tower's content vocabulary: title words, category levels, tags, brand, price bucket."""
     out = [f"t:{t}" for t in row["title_tokens"]]
     path = row["category_path"]
-    out += [f"c{i}:{' > '.join(path[: i + 1])}" for i in range(len(path))]
+    out += [f"c{i}:{CATEGORY_SEPARATOR.join(path[: i + 1])}" for i in range(len(path))]
     out += [f"g:{t}" for t in row["tags"]]
     if row["brand"]:
         out.append(f"b:{row['brand']}")
@@ -159,7 +165,7 @@ def load_item_table(url: str, ds: date, vocab: list[str] | None = None) -> ItemT
         frame = db.read_frame(cur, "features_load_items", {"ds": ds})
     if frame.empty:
         raise RuntimeError(f"no item features for {ds}: run the features task for {ds} first")
-    per_item = [content_tokens(row) for _, row in frame.iterrows()]
+    per_item = [content_tokens(row) for row in frame.to_dict("records")]
     if vocab is None:
         vocab = sorted({t for toks in per_item for t in toks})
     index = {t: i + 1 for i, t in enumerate(vocab)}

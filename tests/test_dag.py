@@ -36,7 +36,7 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
                           "tasks": sorted(t.task_id for t in dag.tasks) if dag else [],
                           "dags": sorted(bag.dags),
                           "tf": "tensorflow" in sys.modules, "faiss": "faiss" in sys.modules,
-                          "invalid": invalid}}))
+                          "pandas": "pandas" in sys.modules, "invalid": invalid}}))
     """)
     env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
@@ -46,7 +46,7 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
     assert result["dags"] == ["recpipeline_category_top", "recpipeline_daily"]
     assert result["tasks"] == ["data_quality", "evaluate", "features", "ingest", "plan_scoring", "publish",
                                "score", "train"]
-    assert result["tf"] is False and result["faiss"] is False
+    assert result["tf"] is False and result["faiss"] is False and result["pandas"] is False
     assert result["invalid"] == ["ParamValidationError"] * 4  # the trigger form rejects bad values up front
 
 
