@@ -20,7 +20,7 @@ from recpipeline.config import Settings
 log = logging.getLogger(__name__)
 KS = (5, 10, 20)
 METHODS = ("model", "popularity", "trending", "cooccurrence")
-TRENDING_WINDOW_DAYS = 3
+TRENDING_WINDOW_DAYS = 3  # the trending baseline, and what cold users get (tasks.trending_items)
 
 
 @dataclass
@@ -93,7 +93,7 @@ def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
         report.update({"coverage@10": dist["coverage"], "gini@10": dist["gini"], "entropy@10": dist["entropy"],
                        "novelty@10": metrics.novelty(top10, train_users, train_items)})
         if item_vecs is not None:
-            report["diversity@10"] = metrics.intra_list_diversity(top10, scoring.normalise(item_vecs))
+            report["diversity@10"] = metrics.intra_list_diversity(top10, item_vecs)
         out[method] = report
     return out
 

@@ -11,10 +11,6 @@ from recpipeline.config import Settings, load_settings
 # The asset `publish` emits (PostgreSQL URI form, see AIRFLOW_NOTES.md); consumers schedule on it.
 PUBLISHED_ASSET_URI = "postgres://localhost:5432/recpipeline/recs/latest"
 
-# DAG Params that are not Settings fields.
-NON_SETTING_PARAMS = frozenset()
-
-
 class MissingLogicalDate(RuntimeError):
     """The run has no logical date (triggered with logical_date null, or by an asset event)."""
 
@@ -32,5 +28,4 @@ def run_date(context: Mapping[str, Any]) -> date:
 
 def run_settings(context: Mapping[str, Any]) -> Settings:
     """Environment settings with the run's Params applied on top (invalid values raise ValueError)."""
-    params = {k: v for k, v in (context.get("params") or {}).items() if k not in NON_SETTING_PARAMS}
-    return load_settings(params)
+    return load_settings(dict(context.get("params") or {}))

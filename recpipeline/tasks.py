@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from recpipeline import db, features, publish, quality, registry, scoring
+from recpipeline import db, evaluation, features, publish, quality, registry, scoring
 from recpipeline.config import Settings
 from recpipeline.events import EVENT_CODES
 
 log = logging.getLogger(__name__)
-TRENDING_DAYS = 3
 
 
 def ingest(ds: date, settings: Settings) -> dict:
@@ -120,7 +119,7 @@ def train(ds: date, settings: Settings) -> dict:
 
 def _vector_rows(ids, vectors: np.ndarray, prefix: tuple):
     for key, vec in zip(ids, vectors, strict=True):
-        yield (*prefix, key, "{" + ",".join(f"{x:.6g}" for x in vec) + "}")
+        yield (*prefix, key, db.pg_array(f"{x:.6g}" for x in vec))
 
 
 def _write_item_embeddings(url: str, ds: date, model_id: str, items: features.ItemTable, vecs: np.ndarray):
@@ -165,7 +164,8 @@ def plan_scoring(ds: date, settings: Settings, trained: dict) -> list[dict]:
 
 def trending_items(url: str, ds: date, k: int) -> list[str]:
     with db.connect(url) as conn, conn.cursor() as cur:
-        rows = db.fetch_all(cur, "recs_trending", {"ds": ds, "since": ds - timedelta(days=TRENDING_DAYS - 1), "k": k})
+        since = ds - timedelta(days=evaluation.TRENDING_WINDOW_DAYS - 1)
+        rows = db.fetch_all(cur, "recs_trending", {"ds": ds, "since": since, "k": k})
     return [r[0] for r in rows]
 
 
@@ -223,7 +223,7 @@ def publish_results(ds: date, settings: Settings, trained: dict, jobs: list[dict
 
 def _previous_model_metric(url: str, ds: date, settings: Settings, data, items: features.ItemTable) -> float | None:
     """The last blessed model's gate metric on today's users, ranking in its own day's catalogue."""
-    from recpipeline import evaluation, metrics
+    from recpipeline import metrics
 
     record = registry.last_blessed(url, ds)
     if record is None:
@@ -248,8 +248,6 @@ def _previous_model_metric(url: str, ds: date, settings: Settings, data, items: 
 
 def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
     """Model vs baselines on the day's new interactions (same users); record metrics and the gate decision."""
-    from recpipeline import evaluation
-
     url = db.database_url(settings)
     model, vocab = load_model(trained["artifact"])
     items = features.load_item_table(url, ds, vocab=vocab)

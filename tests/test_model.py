@@ -13,12 +13,12 @@ import pytest
 
 from recpipeline.events import EVENT_CODES
 from recpipeline.loo import item_counts, leave_one_out
+from recpipeline.metrics import single_target_report
 from recpipeline.model import (
     ItemContent,
     ModelParams,
     TrainedModel,
     TrainingSet,
-    hit_rate_ndcg,
     rank_of_targets,
     train,
 )
@@ -69,7 +69,7 @@ def next_item_hits(model: TrainedModel, n: int = 30) -> float:
     users = model.user_vectors(seqs, [np.array([PURCHASE])] * n)
     targets = np.array([i % N_ITEMS + 1 for i in range(1, n + 1)])
     ranks = rank_of_targets(users, model.item_vectors(), targets, [np.zeros(0, np.int64)] * n)
-    return hit_rate_ndcg(ranks, 3)[0]
+    return single_target_report(ranks, (3,))["hit_rate@3"]
 
 
 def test_import_does_not_load_tensorflow():
@@ -193,7 +193,8 @@ def test_rank_of_targets_excludes_history_and_counts_ties_pessimistically():
     ranks = rank_of_targets(users, items, np.array([2, 2, 4]), [np.array([1]), np.array([], int), np.array([4])])
     # user 0: item 1 excluded, items 2 and 3 tie -> rank 1; user 1: item 1 above, tie -> 2; user 2: excluded
     assert ranks.tolist() == [1, 2, 4]
-    assert hit_rate_ndcg(np.array([0, 1, 10]), 10) == pytest.approx((2 / 3, (1 + 1 / np.log2(3)) / 3))
+    report = single_target_report(np.array([0, 1, 10]), (10,))
+    assert (report["hit_rate@10"], report["ndcg@10"]) == pytest.approx((2 / 3, (1 + 1 / np.log2(3)) / 3))
 
 
 def test_leave_one_out_split():

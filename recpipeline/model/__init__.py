@@ -5,7 +5,7 @@ Importing this package does not import TensorFlow: the DAG parses it cheaply. TF
 """
 
 from recpipeline.model.artifact import TrainedModel
-from recpipeline.model.ranking import hit_rate_ndcg, rank_of_targets
+from recpipeline.model.ranking import rank_of_targets
 from recpipeline.model.training import evaluate, make_examples, train
 from recpipeline.model.types import ItemContent, ModelParams, TrainingSet
 
@@ -15,7 +15,6 @@ __all__ = [
     "TrainedModel",
     "TrainingSet",
     "evaluate",
-    "hit_rate_ndcg",
     "make_examples",
     "rank_of_targets",
     "train",

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from recpipeline.model.types import ItemContent, ModelParams
+from recpipeline.scoring import normalise
 
 FORMAT_VERSION = 1
 
@@ -53,8 +54,8 @@ class TrainedModel:
             rows = max(self.n_items + 1, 0 if content is None else content.tokens.shape[0])
             vecs = np.random.default_rng(self.params.seed).standard_normal((rows, self.params.embedding_dim))
             vecs[0] = 0.0
-            return _normalise(vecs)
-        return _normalise(self._raw_table(content))
+            return normalise(vecs)
+        return normalise(self._raw_table(content))
 
     def user_vectors(self, sequences: list[np.ndarray], events: list[np.ndarray],
                      content: ItemContent | None = None) -> np.ndarray:
@@ -64,7 +65,7 @@ class TrainedModel:
         """
         if self.params.random_model:
             rng = np.random.default_rng(self.params.seed + 1)
-            return _normalise(rng.standard_normal((len(sequences), self.params.embedding_dim)))
+            return normalise(rng.standard_normal((len(sequences), self.params.embedding_dim)))
         table = self._raw_table(content)
         return self._engine.user_vectors(sequences, events, table, self.params.seq_len,
                                          self.params.eval_batch_users)
@@ -108,8 +109,3 @@ class TrainedModel:
                 engine.set_weights([saved[k] for k in sorted(saved.files)])
             model._engine = engine
         return model
-
-
-def _normalise(vecs: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-    return (vecs / np.maximum(norms, 1e-8)).astype(np.float32)

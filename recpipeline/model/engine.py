@@ -109,11 +109,6 @@ class Engine:
         rows = np.arange(len(tokens), dtype=np.int32)
         return self._table(rows, tokens, warm).numpy()
 
-    @staticmethod
-    def normalise(table: np.ndarray) -> np.ndarray:
-        norms = np.linalg.norm(table, axis=1, keepdims=True)
-        return (table / np.maximum(norms, 1e-8)).astype(np.float32)
-
     def user_vectors(self, sequences: list[np.ndarray], events: list[np.ndarray], table: np.ndarray,
                      seq_len: int, batch_users: int) -> np.ndarray:
         """L2-normalised final user states; the last `seq_len` items; ids outside `table` are dropped."""

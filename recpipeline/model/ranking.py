@@ -38,14 +38,3 @@ def rank_of_targets(user_vecs: np.ndarray, item_vecs: np.ndarray, targets: np.nd
         ranks[start:stop] = np.where(miss, n_rows - 1, ge)
     return ranks
 
-
-def hit_rate_ndcg(ranks: np.ndarray, k: int) -> tuple[float, float]:
-    """HR@k = mean[rank < k]; NDCG@k = mean[rank < k] / log2(rank + 2) (one target per user, 0-based ranks).
-
-    The arithmetic is recpipeline.metrics' (`Hits` over a users x k hit matrix with one relevant item each).
-    """
-    from recpipeline.metrics import Hits  # noqa: PLC0415
-
-    ranks = np.asarray(ranks, dtype=np.int64)
-    hits = Hits(ranks[:, None] == np.arange(k)[None, :], np.ones(len(ranks), dtype=np.int64))
-    return hits.mean(hits.hit_rate(k)), hits.mean(hits.ndcg(k))

@@ -17,9 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from recpipeline.metrics import single_target_report
 from recpipeline.model.artifact import TrainedModel
 from recpipeline.model.engine import Engine, content_arrays, pad_left, seed_everything, warm_flags
-from recpipeline.model.ranking import hit_rate_ndcg, rank_of_targets
+from recpipeline.model.ranking import rank_of_targets
 from recpipeline.model.types import N_EVENT_CODES, ModelParams, TrainingSet, event_weight_table
 
 logger = logging.getLogger(__name__)
@@ -79,9 +80,10 @@ def evaluate(model: TrainedModel, histories: list[np.ndarray], history_events: l
     users = model.user_vectors(histories, history_events)
     items = model.item_vectors()
     ranks = rank_of_targets(users, items, np.asarray(targets), histories, block=model.params.eval_batch_users)
+    report = single_target_report(ranks, ks)
     out: dict[str, float] = {}
     for k in ks:
-        out[f"hr@{k}"], out[f"ndcg@{k}"] = hit_rate_ndcg(ranks, k)
+        out[f"hr@{k}"], out[f"ndcg@{k}"] = report[f"hit_rate@{k}"], report[f"ndcg@{k}"]
     return out
 
 
