@@ -98,14 +98,24 @@ def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
     return out
 
 
+def metric_label(metric: str, k: int) -> str:
+    """`ndcg@10`, or the bare name for metrics without a cutoff (k = 0)."""
+    return f"{metric}@{k}" if k else metric
+
+
+def split_label(label: str) -> tuple[str, int]:
+    """Inverse of `metric_label`: 'ndcg@10' -> ('ndcg', 10), 'mrr' -> ('mrr', 0)."""
+    name, _, k = label.partition("@")
+    return name, int(k) if k else 0
+
+
 def _metric_rows(ds: date, model_id: str, results: dict[str, dict[str, float]]):
     for method, report in results.items():
         users = int(report["users"])
         for key, value in report.items():
             if key == "users":
                 continue
-            name, _, k = key.partition("@")
-            yield (ds, model_id, method, name, int(k) if k else 0, float(value), users)
+            yield (ds, model_id, method, *split_label(key), float(value), users)
 
 
 @dataclass
@@ -178,7 +188,7 @@ def report_lines(url: str, ds: date, compact: bool = False) -> list[str]:
     lines = [f"evaluation for {ds} ({int(users.get('model', 0)):,} users, full-catalogue ranking)",
              f"  {'metric':14}" + "".join(f"{m:>14}" for m in methods)]
     for metric, k in keys:
-        label = f"{metric}@{k}" if k else metric
+        label = metric_label(metric, k)
         lines.append(f"  {label:14}" + "".join(f"{table[(metric, k)].get(m, float('nan')):>14.4f}" for m in methods))
     if decision:
         model_id, blessed, *_, reason = decision[0]

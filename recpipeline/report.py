@@ -25,13 +25,11 @@ from typing import Any
 import numpy as np
 
 from recpipeline import db
-from recpipeline.evaluation import GateDecision
+from recpipeline.evaluation import KS, METHODS, GateDecision, latest_model_id, metric_label, split_label
 
-METHODS = ("model", "popularity", "trending", "cooccurrence")
 METHOD_COLOURS = {"model": "#1f77b4", "popularity": "#ff7f0e", "trending": "#2ca02c", "cooccurrence": "#9467bd"}
 PUBLISHED_COLOUR = "#0b2e6b"
 SOURCE_COLOURS = {"model": "#1f77b4", "trending": "#2ca02c"}
-KS = (5, 10, 20)
 METRIC_ORDER: tuple[tuple[str, int], ...] = (
     *((name, k) for name in ("ndcg", "recall", "precision", "map", "hit_rate") for k in KS),
     ("mrr", 0), ("coverage", 10), ("gini", 10), ("entropy", 10), ("novelty", 10), ("diversity", 10),
@@ -104,26 +102,14 @@ def report_path(artifact_root: Path, ds: date, model_id: str) -> Path:
 
 def latest_report_path(url: str, ds: date, artifact_root: Path) -> Path | None:
     """The report of the most recently gated model for `ds`, or None if there is no such model or report."""
-    with db.connect(url) as conn, conn.cursor() as cur:
-        rows = db.fetch_all(cur, "report_latest_model", {"ds": ds})
-    if not rows:
+    model_id = latest_model_id(url, ds)
+    if model_id is None:
         return None
-    path = report_path(artifact_root, ds, rows[0][0])
+    path = report_path(artifact_root, ds, model_id)
     return path if path.exists() else None
 
 
 # ---------------------------------------------------------------------------------------------- data
-
-
-def metric_label(metric: str, k: int) -> str:
-    """`ndcg@10`, or the bare name for metrics without a cutoff (k = 0)."""
-    return f"{metric}@{k}" if k else metric
-
-
-def split_label(label: str) -> tuple[str, int]:
-    """Inverse of `metric_label`: 'ndcg@10' -> ('ndcg', 10), 'mrr' -> ('mrr', 0)."""
-    name, _, k = label.partition("@")
-    return name, int(k) if k else 0
 
 
 def load_metrics(cur: Any, ds: date, model_id: str) -> tuple[dict[tuple[str, int], dict[str, float]], int]:
