@@ -202,11 +202,7 @@ def _drop_repeats(matrix: np.ndarray, ranked_idx: np.ndarray) -> None:
 
 
 def _flat_int_targets(relevant: Any, n_users: int) -> tuple[np.ndarray, np.ndarray]:
-    """(user index, item id) int64 arrays of the targets; 1-D arrays mean one target per user."""
-    if isinstance(relevant, np.ndarray) and relevant.ndim == 1 and relevant.dtype.kind in "iu":
-        if len(relevant) != n_users:
-            raise ValueError(f"{len(relevant)} targets for {n_users} users")
-        return np.arange(n_users, dtype=np.int64), relevant.astype(np.int64)
+    """(user index, item id) int64 arrays of the targets (a 2-D array, or per-user collections of ints)."""
     if isinstance(relevant, np.ndarray) and relevant.ndim == 2:
         if len(relevant) != n_users:
             raise ValueError(f"{len(relevant)} target rows for {n_users} users")
@@ -341,28 +337,10 @@ def mean_precision_at_k(ranked: Ranked, relevant: Relevant, k: int) -> float:
     return h.mean(h.precision(k))
 
 
-def mean_recall_at_k(ranked: Ranked, relevant: Relevant, k: int) -> float:
-    """Mean recall@k over users with relevant items."""
-    h = hit_matrix(ranked, relevant, k)
-    return h.mean(h.recall(k))
-
-
 def mean_ndcg_at_k(ranked: Ranked, relevant: Relevant, k: int) -> float:
     """Mean NDCG@k over users with relevant items."""
     h = hit_matrix(ranked, relevant, k)
     return h.mean(h.ndcg(k))
-
-
-def mean_average_precision_at_k(ranked: Ranked, relevant: Relevant, k: int) -> float:
-    """MAP@k: mean AP@k over users with relevant items."""
-    h = hit_matrix(ranked, relevant, k)
-    return h.mean(h.average_precision(k))
-
-
-def mean_hit_rate_at_k(ranked: Ranked, relevant: Relevant, k: int) -> float:
-    """Share of users (with relevant items) that have at least one hit in the top k."""
-    h = hit_matrix(ranked, relevant, k)
-    return h.mean(h.hit_rate(k))
 
 
 def mean_reciprocal_rank(ranked: Ranked, relevant: Relevant, k: int | None = None) -> float:
