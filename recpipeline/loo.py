@@ -59,9 +59,5 @@ def leave_one_out(sequences: list[np.ndarray], events: list[np.ndarray], min_len
 
 def item_counts(sequences: list[np.ndarray], n_items: int) -> np.ndarray:
     """(n_items + 1,) interaction counts over `sequences` (row 0, padding, is 0)."""
-    counts = np.zeros(n_items + 1, dtype=np.int64)
-    for s in sequences:
-        s = np.asarray(s, dtype=np.int64)
-        np.add.at(counts, s[(s > 0) & (s <= n_items)], 1)
-    counts[0] = 0
-    return counts
+    flat = np.concatenate([np.asarray(s, dtype=np.int64).ravel() for s in sequences] or [np.zeros(0, np.int64)])
+    return np.bincount(flat[(flat > 0) & (flat <= n_items)], minlength=n_items + 1).astype(np.int64)

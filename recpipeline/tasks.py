@@ -18,6 +18,7 @@ import numpy as np
 from recpipeline import db, evaluation, features, publish, quality, registry, scoring
 from recpipeline.config import Settings
 from recpipeline.events import EVENT_CODES
+from recpipeline.loo import item_counts
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def train(ds: date, settings: Settings) -> dict:
             it, ev = it[:-1], ev[:-1]
         train_items.append(it)
         train_events.append(ev)
-    counts = np.bincount(np.concatenate(train_items), minlength=items.n_items + 1)
+    counts = item_counts(train_items, items.n_items)
     params = ModelParams.from_settings(settings)
     data = TrainingSet(n_items=items.n_items, sequences=train_items, events=train_events,
                        content=_content(items), item_counts=counts)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from recpipeline.events import EVENT_CODES, EVENT_WEIGHTS
+from recpipeline.loo import item_counts
 
 
 @dataclass
@@ -119,11 +120,7 @@ class TrainingSet:
         """`item_counts`, or counted from `sequences` when not given."""
         if self.item_counts is not None:
             return np.asarray(self.item_counts, dtype=np.int64)
-        counts = np.zeros(self.n_items + 1, dtype=np.int64)
-        for seq in self.sequences:
-            np.add.at(counts, np.asarray(seq, dtype=np.int64), 1)
-        counts[0] = 0
-        return counts
+        return item_counts(self.sequences, self.n_items)
 
 
 def event_weight_table() -> np.ndarray:
