@@ -20,7 +20,7 @@ import numpy as np
 
 from recpipeline import db
 from recpipeline.config import Settings
-from recpipeline.events import CATEGORY_SEPARATOR
+from recpipeline.events import CATEGORY_SEPARATOR, EVENT_TYPES, ITEM_EVENTS
 from recpipeline.quality import day_bounds
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not when the DAG file is parsed
@@ -124,7 +124,10 @@ def build_features(url: str, ds: date, settings: Settings) -> dict[str, int]:
                 "ON CONFLICT (ds, rule) DO UPDATE SET touched = EXCLUDED.touched",
                 (ds, rule, n),
             )
-        db.execute(cur, "features_build_sequences", {"ds": ds, "window_start": window_start, "day_end": day_end})
+        db.execute(cur, "features_build_sequences", {
+            "ds": ds, "window_start": window_start, "day_end": day_end,
+            "event_types": list(EVENT_TYPES), "item_events": list(ITEM_EVENTS),
+        })
         users = cur.rowcount
         cur.execute("SELECT coalesce(sum(cardinality(item_idx)), 0) FROM features.user_sequences WHERE ds = %s", (ds,))
         interactions = int(cur.fetchone()[0])

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from recpipeline import db
 from recpipeline.config import PROJECT_ROOT, Settings
+from recpipeline.events import EVENT_TYPES, ITEM_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
         "max_id_len": MAX_ID_LEN,
         "max_text_len": MAX_TEXT_LEN,
         "reject_unknown_items": settings.unknown_items == "reject",
+        "event_types": list(EVENT_TYPES),
+        "item_events": list(ITEM_EVENTS),
     }
     with db.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET LOCAL work_mem = '256MB'")  # the duplicate window sorts the whole day in memory

@@ -232,3 +232,26 @@ def test_distribution_checks_on_shop_days(fresh_db, workdir):
     assert drifted["event_type_psi"][0] == "warn" and drifted["event_type_psi"][1] > 0.1
     assert drifted["catalogue_change"][0] == "warn" and drifted["catalogue_change"][1] > 0.5
     assert "null_rate_session_id" in drifted and "category_psi" in drifted
+
+
+def test_sequences_carry_the_event_codes_of_the_shared_vocabulary(fresh_db, workdir):
+    from recpipeline import features
+    from recpipeline.events import EVENT_CODES, ITEM_EVENTS
+    from recpipeline.generate import generate_shop
+
+    shop = generate_shop("tiny", 3, workdir / "shop")
+    settings = load_settings()
+    for day in shop.days[:2]:
+        sources.land(fresh_db, "canonical", workdir / "shop" / day.isoformat(), ds=day)
+        quality.validate_day(fresh_db, day, settings)
+    features.build_features(fresh_db, shop.days[1], settings)
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT s.event_type[n], e.event_type FROM features.user_sequences s, "
+                    "generate_subscripts(s.event_type, 1) n, "
+                    "LATERAL (SELECT event_type FROM clean.events e WHERE e.user_id = s.user_id "
+                    "         AND e.event_type <> 'search' ORDER BY e.ts, e.event_id OFFSET n - 1 LIMIT 1) e "
+                    "WHERE s.ds = %s", (shop.days[1],))
+        pairs = cur.fetchall()
+    assert len(pairs) > 100
+    assert all(code == EVENT_CODES[name] for code, name in pairs)
+    assert {name for _, name in pairs} == set(ITEM_EVENTS)

@@ -30,9 +30,8 @@ SELECT ranked.*,
            CASE WHEN event_id_n IS NULL THEN 'missing_event_id' END,
            CASE WHEN user_id_n IS NULL THEN 'missing_user_id' END,
            CASE WHEN event_type_n IS NULL THEN 'missing_event_type' END,
-           CASE WHEN event_type_n NOT IN ('view', 'click', 'fav', 'cart', 'purchase', 'search')
-                THEN 'unknown_event_type' END,
-           CASE WHEN item_id_n IS NULL AND event_type_n IN ('view', 'click', 'fav', 'cart', 'purchase')
+           CASE WHEN event_type_n <> ALL (%(event_types)s::text[]) THEN 'unknown_event_type' END,
+           CASE WHEN item_id_n IS NULL AND event_type_n = ANY (%(item_events)s::text[])
                 THEN 'missing_item_id' END,
            CASE WHEN event_type_n = 'search' AND nullif(btrim(query), '') IS NULL THEN 'missing_query' END,
            CASE WHEN nullif(btrim(ts), '') IS NULL THEN 'missing_ts' END,
