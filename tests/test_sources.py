@@ -363,6 +363,15 @@ def test_recbole_without_item_file_or_timestamps(fresh_db, workdir):
         land(fresh_db, "recbole", workdir / "bad.inter")
 
 
+def test_recbole_without_timestamps_fits_a_long_history_into_the_day(fresh_db, workdir):
+    lines = "".join(f"u1\ti{n}\n" for n in range(2000)) + "u2\ti0\n"
+    write(workdir / "long.inter", "user_id:token\titem_id:token\n" + lines)
+    land(fresh_db, "recbole", workdir / "long.inter", ds=D1)
+    stamps = [r[6] for r in raw_rows(fresh_db, "events") if r[3] == "u1"]
+    assert len(stamps) == 2000 and stamps == sorted(stamps) and len(set(stamps)) == 2000
+    assert all(s.startswith(D1.isoformat()) for s in stamps)  # 2,000 minutes would spill into the next day
+
+
 def test_canonical_csv_from_csv_writer_round_trips(fresh_db, workdir):
     """Whatever Python's csv module writes (the usual producer of landing files) comes back verbatim."""
     values = [["e1", "u 1", "i,1", "view", "2024-03-01T10:00:00Z", "", 'q "x"\r\ny', " 1 "]]

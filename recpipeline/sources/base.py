@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,13 @@ def unix_to_iso(text: str | None) -> tuple[str | None, date | None]:
     if moment.microsecond:
         iso += f".{moment.microsecond:06d}"
     return iso + "Z", moment.date()
+
+
+def synthetic_stamps(day: date, count: int) -> list[str]:
+    """`count` increasing ISO UTC timestamps from `day` 00:00:00: a minute apart, closer if needed to fit the day."""
+    step = min(60, max(1, 86_400 // max(count, 1)))
+    base = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return [(base + timedelta(seconds=k * step)).strftime("%Y-%m-%dT%H:%M:%SZ") for k in range(count)]
 
 
 def parse_day(name: str) -> date | None:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 from recpipeline.events import CATEGORY_SEPARATOR, TAG_SEPARATOR
@@ -47,6 +47,7 @@ from recpipeline.sources.base import (
     LandingError,
     fit_fields,
     single_file,
+    synthetic_stamps,
     unix_to_iso,
 )
 from recpipeline.sources.staging import Landing
@@ -148,7 +149,10 @@ def _event_rows(
     session_col = inter.index("session_id")
     id_col = inter.index("event_id")
     base_day = ds or SYNTHETIC_DS
-    base = datetime(base_day.year, base_day.month, base_day.day, tzinfo=UTC)
+    stamps: list[str] = []
+    if ts_col is None:  # order only: synthesise, fitting every user's events into the day (one counting pass)
+        per_user = Counter(fields[user_col] for _, fields, _ in inter.records())
+        stamps = synthetic_stamps(base_day, max(per_user.values(), default=0))
     position: Counter[str] = Counter()
     for line_no, fields, wrong in inter.records():
         user_id, item_id = fields[user_col], fields[item_col]
@@ -156,7 +160,7 @@ def _event_rows(
             ts, day = unix_to_iso(fields[ts_col])
             day = ds or day
         else:
-            ts = (base + timedelta(minutes=position[user_id])).strftime("%Y-%m-%dT%H:%M:%SZ")
+            ts = stamps[position[user_id]]
             position[user_id] += 1
             day = base_day
         counts[day] += 1

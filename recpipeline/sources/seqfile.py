@@ -28,11 +28,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 from recpipeline.events import TAG_SEPARATOR
-from recpipeline.sources.base import SYNTHETIC_DS, Adapter, LandingError, single_file
+from recpipeline.sources.base import SYNTHETIC_DS, Adapter, LandingError, single_file, synthetic_stamps
 from recpipeline.sources.staging import Landing
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,6 @@ def land_seqfile(landing: Landing, path: Path, ds: date | None, attributes: Path
     items = landing.copy_rows("items", _item_rows(day, first_seen, tags))
     landing.finish("items", file, {day: items})
     log.info("%s: %d users, %d items, %d interactions (tags from %s)", file, len(users), items, rows, attrs_path)
-
-
-def synthetic_stamps(day: date, count: int) -> list[str]:
-    """`count` increasing ISO UTC timestamps from `day` 00:00:00: a minute apart, closer if needed to fit the day."""
-    step = min(60, max(1, 86_400 // max(count, 1)))
-    base = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return [(base + timedelta(seconds=k * step)).strftime("%Y-%m-%dT%H:%M:%SZ") for k in range(count)]
 
 
 def _attributes_beside(file: Path) -> Path | None:
