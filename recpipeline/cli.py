@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from recpipeline import db
-from recpipeline.config import PROJECT_ROOT, load_settings
+from recpipeline.config import load_settings
 
 log = logging.getLogger("recpipeline")
 # Training runs in this pool (one slot) so that backfills cannot start several trainings at once.
@@ -226,4 +226,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["main", "PROJECT_ROOT"]
+__all__ = ["main"]

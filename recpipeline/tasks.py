@@ -56,7 +56,8 @@ def build_features(ds: date, settings: Settings) -> dict:
 
 
 def day_start_epoch(ds: date) -> int:
-    return int(datetime(ds.year, ds.month, ds.day, tzinfo=UTC).timestamp())
+    """Unix seconds of `ds` 00:00 UTC: where a day's history ends for training and evaluation."""
+    return int(quality.day_bounds(ds)[0].timestamp())
 
 
 def model_id_for(ds: date, settings: Settings) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from recpipeline.config import CELLS
 from recpipeline.events import EVENT_CODES, EVENT_WEIGHTS
 from recpipeline.loo import item_counts
 
@@ -79,8 +80,8 @@ class ModelParams:
 
     def validated(self) -> ModelParams:
         problems = []
-        if self.cell not in ("gru", "lstm"):
-            problems.append(f"cell must be gru or lstm, got {self.cell!r}")
+        if self.cell not in CELLS:
+            problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
         for name in ("embedding_dim", "epochs", "batch_size", "seq_len", "num_layers", "max_batch_positions"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
