@@ -78,10 +78,19 @@ def remap_ranking(ranked: np.ndarray, from_ids: np.ndarray, to_index: dict[str, 
     return table[np.where(ranked >= 0, ranked, -1)]
 
 
-def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
-                   item_vecs: np.ndarray | None) -> dict[str, dict[str, float]]:
-    """Ranking metrics at KS for every method; beyond-accuracy metrics at K=10 for every method."""
+def top10_counts(rankings: dict[str, np.ndarray], n_items: int) -> dict[str, np.ndarray]:
+    """Per method, how often each catalogue item appears in the top 10 (beyond-accuracy metrics, report)."""
     catalogue = np.arange(1, n_items + 1)
+    return {method: metrics.recommendation_counts(ranked[:, :10], catalogue) for method, ranked in rankings.items()}
+
+
+def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int, item_vecs: np.ndarray | None,
+                   counts: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
+    """Ranking metrics at KS for every method; beyond-accuracy metrics at K=10 for every method.
+
+    `counts`: `top10_counts(rankings, n_items)` when the caller already has them.
+    """
+    counts = counts if counts is not None else top10_counts(rankings, n_items)
     train_users = np.concatenate([np.full(len(h), u) for u, h in enumerate(data.all_history)]) \
         if data.all_history else np.zeros(0, np.int64)
     train_items = np.concatenate(data.all_history) if data.all_history else np.zeros(0, np.int64)
@@ -89,7 +98,7 @@ def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
     for method, ranked in rankings.items():
         report = metrics.ranking_report(ranked, data.relevant, KS)
         top10 = ranked[:, :10]
-        dist = metrics.distributional_coverage(top10, catalogue)
+        dist = metrics.count_distribution(counts[method])
         report.update({"coverage@10": dist["coverage"], "gini@10": dist["gini"], "entropy@10": dist["entropy"],
                        "novelty@10": metrics.novelty(top10, train_users, train_items)})
         if item_vecs is not None:

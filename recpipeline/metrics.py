@@ -498,7 +498,11 @@ def shannon_entropy(counts: Sequence[float] | np.ndarray) -> float:
 def distributional_coverage(ranked: Ranked, catalog: Iterable[Hashable]) -> dict[str, float]:
     """``gini`` and ``entropy`` (bits) of recommendation counts over the whole catalogue (never-recommended
     items count as zeros), plus ``coverage`` (`catalog_coverage`)."""
-    counts = recommendation_counts(ranked, catalog)
+    return count_distribution(recommendation_counts(ranked, catalog))
+
+
+def count_distribution(counts: np.ndarray) -> dict[str, float]:
+    """``coverage``, ``gini`` and ``entropy`` of per-item recommendation counts (see distributional_coverage)."""
     return {
         "coverage": float((counts > 0).mean()) if len(counts) else 0.0,
         "gini": gini_index(counts),

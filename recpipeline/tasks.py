@@ -263,7 +263,8 @@ def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
     rankings = {"model": evaluation.model_ranking(model.user_vectors(data.history, data.history_events),
                                                   item_vecs, data, k)}
     rankings.update(evaluation.baseline_rankings(data, k, cutoff))
-    results = evaluation.method_metrics(rankings, data, items.n_items, item_vecs)
+    counts = evaluation.top10_counts(rankings, items.n_items)
+    results = evaluation.method_metrics(rankings, data, items.n_items, item_vecs, counts)
     previous = _previous_model_metric(url, ds, settings, data, items)
     decision = evaluation.gate(results, settings, previous)
     evaluation.store(url, ds, trained["model_id"], results, decision)
@@ -272,11 +273,9 @@ def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
                     {m: r[key] for m, r in results.items()})
     for line in evaluation.report_lines(url, ds, compact=True):
         log.info("%s", line)
-    from recpipeline import metrics, report
+    from recpipeline import report
 
-    catalogue = np.arange(1, items.n_items + 1)
-    extras = report.ReportExtras({m: metrics.recommendation_counts(r[:, :10], catalogue) for m, r in rankings.items()},
-                                 k=10)
+    extras = report.ReportExtras(counts, k=10)
     path = report.write_report(url, ds, trained["model_id"], settings.artifacts, extras)
     log.info("evaluation report: %s", path)
     return {"blessed": decision.blessed, "reason": decision.reason, "users": int(results["model"]["users"]),
