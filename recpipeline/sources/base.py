@@ -50,6 +50,11 @@ class Adapter:
     options: tuple[str, ...] = ()  # extra keyword options land() may forward
 
 
+
+def event_type_of(behavior: str | None) -> str | None:
+    """Canonical event type of a source behaviour code ('pv' -> 'view'); unknown codes pass through for DQ."""
+    return BEHAVIORS.get(behavior, behavior) if behavior is not None else None
+
 def fit_fields(fields: list[str], width: int, sep: str) -> list[str | None]:
     """Force a record to `width` fields: missing ones become NULL, extra ones are joined into the last.
 

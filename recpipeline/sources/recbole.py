@@ -41,10 +41,10 @@ from pathlib import Path
 
 from recpipeline.events import CATEGORY_SEPARATOR, TAG_SEPARATOR
 from recpipeline.sources.base import (
-    BEHAVIORS,
     SYNTHETIC_DS,
     Adapter,
     LandingError,
+    event_type_of,
     fit_fields,
     single_file,
     synthetic_stamps,
@@ -110,14 +110,7 @@ def land_recbole(landing: Landing, path: Path, ds: date | None) -> None:
     landing.copy_rows("events", _event_rows(inter, ds, counts, malformed, first_seen))
     if ds is not None:
         counts[ds] += 0
-    undated = counts.pop(None, 0)
-    if undated:
-        if not counts:
-            raise LandingError(f"{inter.path}: no readable timestamp to place rows under a ds; pass --ds")
-        latest = max(counts)
-        landing.fill_ds("events", latest)
-        counts[latest] += undated
-        malformed[latest] += malformed.pop(None, [])
+    landing.place_undated("events", inter.path, counts, malformed)
     if not counts:
         log.warning("%s: no rows; nothing landed", inter.path)
         return
@@ -168,14 +161,11 @@ def _event_rows(
             malformed[day].append(line_no)
         if item_id:
             first_seen.setdefault(item_id, line_no)
-        event_type = EVENT_TYPE if type_col is None else _behavior(fields[type_col])
+        event_type = EVENT_TYPE if type_col is None else event_type_of(fields[type_col])
         event_id = fields[id_col] if id_col is not None else f"rb-{line_no}"
         session_id = fields[session_col] if session_col is not None else None
         yield (day, line_no, event_id, user_id, item_id, event_type, ts, session_id, None, None)
 
-
-def _behavior(value: str | None) -> str | None:
-    return BEHAVIORS.get(value, value) if value is not None else None
 
 
 def _catalogue_rows(catalogue: AtomicFile, day: date, malformed: list[int]) -> Iterator[tuple]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -78,9 +79,21 @@ class Landing:
         self.cur.copy_expert(sql, stream, size=COPY_READ_SIZE)
         return self.cur.rowcount
 
-    def fill_ds(self, target: str, ds: date) -> None:
-        """Give staged rows that have no ds yet (e.g. unparseable timestamps) the ds `ds`."""
-        self.cur.execute(f"UPDATE {_stage(target)} SET ds = %s WHERE ds IS NULL", (ds,))
+    def place_undated(self, target: str, path: Path | str, counts: Counter, malformed: defaultdict) -> date | None:
+        """Staged rows without a ds (unreadable timestamps) go under the latest ds seen; returns it, if any.
+
+        `counts` / `malformed` are the adapter's per-ds tallies (key None = undated), updated in place.
+        """
+        undated = counts.pop(None, 0)
+        if not undated:
+            return None
+        if not counts:
+            raise LandingError(f"{path}: no readable timestamp to place rows under a ds; pass --ds")
+        latest = max(counts)
+        self.cur.execute(f"UPDATE {_stage(target)} SET ds = %s WHERE ds IS NULL", (latest,))
+        counts[latest] += undated
+        malformed[latest] += malformed.pop(None, [])
+        return latest
 
     def finish(
         self,

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from recpipeline.sources.base import BEHAVIORS, Adapter, LandingError, fit_fields, unix_to_iso
+from recpipeline.sources.base import Adapter, LandingError, event_type_of, fit_fields, unix_to_iso
 from recpipeline.sources.staging import Landing
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,8 @@ def land_taobao(landing: Landing, path: Path, ds: date | None) -> None:
     if not counts:
         log.warning("%s: no rows; nothing landed", path)
         return
-    undated = counts.pop(None, 0)
-    if undated:
-        if not counts:
-            raise LandingError(f"{path}: no readable timestamp to place rows under a ds; pass --ds")
-        latest = max(counts)
-        landing.fill_ds("events", latest)
-        counts[latest] += undated
-        malformed[latest] += malformed.pop(None, [])
+    latest = landing.place_undated("events", path, counts, malformed)
+    if latest is not None:
         for item in items.values():
             if item.first_ds is None:
                 item.first_ds = latest
@@ -114,7 +108,7 @@ def _event_rows(
                     items[item_id] = _Item(line_no, category_id, day)
                 elif day is not None and (item.first_ds is None or day < item.first_ds):
                     item.first_ds = day
-            event_type = BEHAVIORS.get(behavior, behavior) if behavior is not None else None
+            event_type = event_type_of(behavior)
             yield (day, line_no, f"tb-{line_no}", user_id, item_id, event_type, ts, None, None, None)
 
 
