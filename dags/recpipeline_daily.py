@@ -21,88 +21,35 @@ import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from recpipeline import tasks
+from recpipeline.config import CELLS, MAX_SHARDS, UNKNOWN_ITEM_POLICIES
 from recpipeline.runtime import PUBLISHED_ASSET_URI, run_date, run_settings
 
 PUBLISHED = Asset(PUBLISHED_ASSET_URI)
 
-# Every Param defaults to null = "use the RECPIPE_* environment / built-in default" (see README).
-PARAMS = {
-    "top_k": Param(
-        None,
-        type=["null", "integer"],
-        minimum=1,
-        maximum=500,
-        description="Recommendations per user. Empty: the deployment default.",
-    ),
-    "cell": Param(
-        None,
-        type=["null", "string"],
-        enum=[None, "gru", "lstm"],
-        description="Recurrent cell of the user tower. Empty: the deployment default.",
-    ),
-    "embedding_dim": Param(
-        None,
-        type=["null", "integer"],
-        minimum=8,
-        maximum=512,
-        description="Vector size of both towers. Empty: the deployment default.",
-    ),
-    "epochs": Param(
-        None,
-        type=["null", "integer"],
-        minimum=1,
-        maximum=200,
-        description="Upper bound on training epochs. Empty: the deployment default.",
-    ),
-    "seq_len": Param(
-        None,
-        type=["null", "integer"],
-        minimum=2,
-        maximum=500,
-        description="Interactions the user tower reads. Empty: the deployment default.",
-    ),
-    "shards": Param(
-        None,
-        type=["null", "integer"],
-        minimum=0,
-        maximum=64,
-        description="Parallel scoring tasks (user shards); 0 = one per users_per_shard active users. "
-        "Empty: the deployment default.",
-    ),
-    "gate_margin": Param(
-        None,
-        type=["null", "number"],
-        minimum=0,
-        maximum=10,
-        description="Relative lift over the best baseline required to publish. Empty: the deployment default.",
-    ),
-    "unknown_items": Param(
-        None,
-        type=["null", "string"],
-        enum=[None, "warn", "reject"],
-        description="Events on items not in the catalogue: accept and warn, or reject. Empty: the deployment default.",
-    ),
-    "max_reject_rate": Param(
-        None,
-        type=["null", "number"],
-        minimum=0,
-        maximum=1,
-        description="Data quality fails above this share of rejected rows. Empty: the deployment default.",
-    ),
-    "min_volume_ratio": Param(
-        None,
-        type=["null", "number"],
-        minimum=0,
-        maximum=1,
-        description="Data quality fails below this day volume / trailing median. Empty: the deployment default.",
-    ),
-    "random_model": Param(
-        None,
-        type=["null", "boolean"],
-        description="Gate drill: replace the model's vectors with random noise. Empty: the deployment default.",
-    ),
-}
 
+def _setting(kind: str, description: str, **schema) -> Param:
+    """A run Param over a setting; null (the default) keeps the RECPIPE_* / built-in value (see README)."""
+    return Param(None, type=["null", kind], description=f"{description} Empty: the deployment default.", **schema)
+
+
+PARAMS = {
+    "top_k": _setting("integer", "Recommendations per user.", minimum=1, maximum=500),
+    "cell": _setting("string", "Recurrent cell of the user tower.", enum=[None, *CELLS]),
+    "embedding_dim": _setting("integer", "Vector size of both towers.", minimum=8, maximum=512),
+    "epochs": _setting("integer", "Upper bound on training epochs.", minimum=1, maximum=200),
+    "seq_len": _setting("integer", "Interactions the user tower reads.", minimum=2, maximum=500),
+    "shards": _setting("integer", "Parallel scoring tasks (user shards); 0 = one per users_per_shard active users.",
+                       minimum=0, maximum=MAX_SHARDS),
+    "gate_margin": _setting("number", "Relative lift over the best baseline required to publish.",
+                            minimum=0, maximum=10),
+    "unknown_items": _setting("string", "Events on items not in the catalogue: accept and warn, or reject.",
+                              enum=[None, *UNKNOWN_ITEM_POLICIES]),
+    "max_reject_rate": _setting("number", "Data quality fails above this share of rejected rows.",
+                                minimum=0, maximum=1),
+    "min_volume_ratio": _setting("number", "Data quality fails below this day volume / trailing median.",
+                                 minimum=0, maximum=1),
+    "random_model": _setting("boolean", "Gate drill: replace the model's vectors with random noise."),
+}
 
 def _ctx():
     context = get_current_context()
