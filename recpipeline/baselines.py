@@ -364,7 +364,7 @@ def cooccurrence(
         neighbors = cooccurrence_neighbors(
             sequences, window=window, sessions=sessions, max_neighbors=max_neighbors
         )
-    seq_users, (seq_items, _) = _flat_with_sessions(sequences, None)
+    seq_users, seq_items = _flat(sequences)
     n_users = len(sequences)
     if recent is None:
         rec_users, rec_items = _last_items(seq_users, seq_items, n_recent)
