@@ -20,8 +20,8 @@ import numpy as np
 
 from recpipeline import db
 from recpipeline.config import Settings
+from recpipeline.days import day_bounds
 from recpipeline.events import CATEGORY_SEPARATOR, EVENT_TYPES, ITEM_EVENTS
-from recpipeline.quality import day_bounds
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not when the DAG file is parsed
     import pandas as pd

@@ -14,10 +14,11 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from recpipeline import db
 from recpipeline.config import PROJECT_ROOT, Settings
+from recpipeline.days import day_bounds
 from recpipeline.events import EVENT_TYPES, ITEM_EVENTS
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,6 @@ class DayReport:
     @property
     def failed(self) -> list[CheckResult]:
         return [c for c in self.checks if c.status == "fail" and c.severity == "error"]
-
-
-def day_bounds(ds: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(ds, time(0), tzinfo=UTC)
-    return start, start + timedelta(days=1)
 
 
 def _written(cur, name: str, params: dict) -> int:

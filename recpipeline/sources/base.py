@@ -6,15 +6,12 @@ text) and hand them to a `staging.Landing`; nothing here touches the database.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-_NUMERIC = re.compile(r"-?\d+(?:\.\d+)?")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A source-native behaviour name -> canonical event type (Taobao's vocabulary; also used for RecBole).
 # The ds (and timestamp base) for sources that carry no dates, when --ds is not given.
 SYNTHETIC_DS = date(2020, 1, 1)
@@ -64,41 +61,6 @@ def fit_fields(fields: list[str], width: int, sep: str) -> list[str | None]:
     if len(fields) < width:
         return [*fields, *([None] * (width - len(fields)))]
     return [*fields[: width - 1], sep.join(fields[width - 1 :])]
-
-
-def unix_to_iso(text: str | None) -> tuple[str | None, date | None]:
-    """Unix seconds as text -> ('YYYY-MM-DDTHH:MM:SS[.ffffff]Z', its UTC date); anything else unchanged.
-
-    A value that is not a plain number (or out of range) is returned as-is with no date, so it lands
-    as text and the data-quality stage rejects it.
-    """
-    if text is None or not _NUMERIC.fullmatch(text):
-        return text, None
-    try:
-        moment = datetime.fromtimestamp(float(text) if "." in text else int(text), UTC)
-    except (OverflowError, OSError, ValueError):
-        return text, None
-    iso = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        iso += f".{moment.microsecond:06d}"
-    return iso + "Z", moment.date()
-
-
-def synthetic_stamps(day: date, count: int) -> list[str]:
-    """`count` increasing ISO UTC timestamps from `day` 00:00:00: a minute apart, closer if needed to fit the day."""
-    step = min(60, max(1, 86_400 // max(count, 1)))
-    base = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return [(base + timedelta(seconds=k * step)).strftime("%Y-%m-%dT%H:%M:%SZ") for k in range(count)]
-
-
-def parse_day(name: str) -> date | None:
-    """'YYYY-MM-DD' -> date, anything else -> None (for day folder names)."""
-    if not _DAY.fullmatch(name):
-        return None
-    try:
-        return date.fromisoformat(name)
-    except ValueError:
-        return None
 
 
 def single_file(path: Path, pattern: str, what: str) -> Path:

@@ -48,7 +48,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from recpipeline.sources.base import Adapter, LandingError, describe_header, fit_fields, parse_day
+from recpipeline.days import parse_day
+from recpipeline.sources.base import Adapter, LandingError, describe_header, fit_fields
 from recpipeline.sources.staging import CHUNK_ROWS, Landing
 
 log = logging.getLogger(__name__)

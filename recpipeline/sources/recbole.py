@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from recpipeline.days import synthetic_stamps, unix_to_iso
 from recpipeline.events import CATEGORY_SEPARATOR, TAG_SEPARATOR
 from recpipeline.sources.base import (
     SYNTHETIC_DS,
@@ -47,8 +48,6 @@ from recpipeline.sources.base import (
     event_type_of,
     fit_fields,
     single_file,
-    synthetic_stamps,
-    unix_to_iso,
 )
 from recpipeline.sources.staging import Landing
 

@@ -31,8 +31,9 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from recpipeline.days import synthetic_stamps
 from recpipeline.events import TAG_SEPARATOR
-from recpipeline.sources.base import SYNTHETIC_DS, Adapter, LandingError, single_file, synthetic_stamps
+from recpipeline.sources.base import SYNTHETIC_DS, Adapter, LandingError, single_file
 from recpipeline.sources.staging import Landing
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from recpipeline.sources.base import Adapter, LandingError, event_type_of, fit_fields, unix_to_iso
+from recpipeline.days import unix_to_iso
+from recpipeline.sources.base import Adapter, LandingError, event_type_of, fit_fields
 from recpipeline.sources.staging import Landing
 
 log = logging.getLogger(__name__)
