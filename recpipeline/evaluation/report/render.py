@@ -1,0 +1,74 @@
+"""Rendering: one Jinja2 environment over `templates/`, shared by the report and later UI pages.
+
+Autoescaping is on for every template (`.html.j2`, `.html`), so names and reasons read from the database are
+always escaped. Stylesheets are inlined (`inline_css`) so a page stays a single self-contained file.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from recpipeline.evaluation.report.data import ReportExtras, fmt, report_context, report_path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _count(value: int | float) -> str:
+    """A count with thousands separators: 12,345."""
+    return f"{value:,}"
+
+
+def _pct(value: float | None, signed: bool = False) -> str:
+    """A share as a percentage with one decimal (signed: with + or −), or a dash when missing."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:+.1%}" if signed else f"{value:.1%}"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The shared environment: templates from `templates/`, autoescaped, undefined names are errors."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(num=fmt, count=_count, pct=_pct)
+
+    def inline_css(name: str) -> Markup:
+        """A stylesheet of `templates/`, verbatim, for a style element (CSS is not HTML-escaped)."""
+        source, _, _ = env.loader.get_source(env, name)
+        return Markup(source)
+
+    env.globals["inline_css"] = inline_css
+    return env
+
+
+def render(template_name: str, **context: Any) -> str:
+    """Render a template of `templates/` with `context`."""
+    return environment().get_template(template_name).render(**context)
+
+
+def write_report(url: str, ds: date, model_id: str, artifact_root: Path, extras: ReportExtras | None = None) -> Path:
+    """Render the evaluation report of `model_id` on `ds` to `report_path(...)` and return that path.
+
+    LookupError when eval.metrics has no rows for the run. The file is replaced atomically.
+    """
+    page = render("report.html.j2", **report_context(url, ds, model_id, extras))
+    path = report_path(artifact_root, ds, model_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".html.tmp{os.getpid()}")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
