@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     train_seconds = time.perf_counter() - t0
     test = evaluate(model, *split.test, ks=(10, 20))
     total = time.perf_counter() - t0
-    print(f"model HR@10 {test['hr@10']:.4f} NDCG@10 {test['ndcg@10']:.4f} "
-          f"HR@20 {test['hr@20']:.4f} NDCG@20 {test['ndcg@20']:.4f}  ({total:.0f}s total)", flush=True)
+    print(f"model HR@10 {test['hit_rate@10']:.4f} NDCG@10 {test['ndcg@10']:.4f} "
+          f"HR@20 {test['hit_rate@20']:.4f} NDCG@20 {test['ndcg@20']:.4f}  ({total:.0f}s total)", flush=True)
     if args.record:
         best = max(model.history, key=lambda r: r.get("val_ndcg@10", 0.0))
         rec = {"tag": args.tag, "params": params.to_dict(), "test": test, "best_epoch": best["epoch"],

@@ -23,8 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from recpipeline import baselines, db, features, metrics, quality, sources  # noqa: E402
+from recpipeline import db, features, quality, sources  # noqa: E402
 from recpipeline.config import load_settings  # noqa: E402
+from recpipeline.evaluation import baselines, metrics  # noqa: E402
 
 DS = date(2020, 1, 1)
 PUBLISHED = {  # Amazon Beauty, full ranking (../shared/data/README.md)

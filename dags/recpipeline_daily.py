@@ -21,39 +21,43 @@ import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from recpipeline import tasks
-from recpipeline.config import CELLS, MAX_SHARDS, UNKNOWN_ITEM_POLICIES
+from recpipeline.config import CELLS, RANGES, UNKNOWN_ITEM_POLICIES
 from recpipeline.runtime import PUBLISHED_ASSET_URI, run_date, run_settings
 
 PUBLISHED = Asset(PUBLISHED_ASSET_URI)
 
 
-def _setting(kind: str, description: str, **schema) -> Param:
-    """A run Param over a setting; null (the default) keeps the RECPIPE_* / built-in value (see README)."""
+def _setting(name: str, kind: str, description: str, **schema) -> Param:
+    """A run Param over the setting `name`; null (the default) keeps the RECPIPE_* / built-in value (see README).
+    Numeric bounds come from config.RANGES, the one home of every setting's range."""
+    bounds = RANGES.get(name)
+    if bounds is not None and bounds.lo is not None:
+        schema["exclusiveMinimum" if bounds.lo_open else "minimum"] = bounds.lo
+    if bounds is not None and bounds.hi is not None:
+        schema["exclusiveMaximum" if bounds.hi_open else "maximum"] = bounds.hi
     return Param(None, type=["null", kind], description=f"{description} Empty: the deployment default.", **schema)
 
 
 PARAMS = {
-    "top_k": _setting("integer", "Recommendations per user.", minimum=1, maximum=500),
-    "cell": _setting("string", "Recurrent cell of the user tower.", enum=[None, *CELLS]),
-    "embedding_dim": _setting("integer", "Vector size of both towers.", minimum=8, maximum=512),
-    "epochs": _setting("integer", "Upper bound on training epochs.", minimum=1, maximum=200),
-    "seq_len": _setting("integer", "Interactions the user tower reads.", minimum=2, maximum=500),
-    "shards": _setting("integer", "Parallel scoring tasks (user shards); 0 = one per users_per_shard active users.",
-                       minimum=0, maximum=MAX_SHARDS),
-    "gate_margin": _setting("number", "Relative lift over the best baseline required to publish.",
-                            minimum=0, maximum=10),
-    "unknown_items": _setting("string", "Events on items not in the catalogue: accept and warn, or reject.",
-                              enum=[None, *UNKNOWN_ITEM_POLICIES]),
-    "max_reject_rate": _setting("number", "Data quality fails above this share of rejected rows.",
-                                minimum=0, maximum=1),
-    "min_volume_ratio": _setting("number", "Data quality fails below this day volume / trailing median.",
-                                 minimum=0, maximum=1),
-    "random_model": _setting("boolean", "Gate drill: replace the model's vectors with random noise."),
+    "top_k": _setting("top_k", "integer", "Recommendations per user."),
+    "cell": _setting("cell", "string", "Recurrent cell of the user tower.", enum=[None, *CELLS]),
+    "embedding_dim": _setting("embedding_dim", "integer", "Vector size of both towers."),
+    "epochs": _setting("epochs", "integer", "Upper bound on training epochs."),
+    "seq_len": _setting("seq_len", "integer", "Interactions the user tower reads."),
+    "shards": _setting("shards", "integer", "Parallel scoring tasks (user shards); 0 = one per users_per_shard."),
+    "gate_margin": _setting("gate_margin", "number", "Relative lift over the best baseline required to publish."),
+    "unknown_items": _setting("unknown_items", "string", "Events on items not in the catalogue: accept and warn, "
+                              "or reject.", enum=[None, *UNKNOWN_ITEM_POLICIES]),
+    "max_reject_rate": _setting("max_reject_rate", "number", "Data quality fails above this share of rejected rows."),
+    "min_volume_ratio": _setting("min_volume_ratio", "number", "Data quality fails below this day volume / "
+                                 "trailing median."),
+    "random_model": _setting("random_model", "boolean", "Gate drill: replace the model's vectors with random noise."),
 }
+
 
 def _ctx():
     context = get_current_context()
-    return run_date(context), run_settings(context)
+    return run_date(context), run_settings(context, PARAMS)
 
 
 @dag(

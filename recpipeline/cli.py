@@ -1,22 +1,21 @@
-"""`recpipeline ...`: local runs, the demo, loading data, reports."""
+"""`recpipeline ...`: parses arguments, calls the library (`local`, `demo`, stages) and prints."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
-import shutil
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
-from recpipeline import db
+from recpipeline import db, local
 from recpipeline.config import load_settings
+from recpipeline.generate import DEFAULT_SEED, profile_names
 
 log = logging.getLogger("recpipeline")
-# Training runs in this pool (one slot) so that backfills cannot start several trainings at once.
-TRAINING_POOL = ("training", "1", "one model training at a time")
 
 
 def _date(text: str) -> date:
@@ -45,36 +44,23 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def land_and_validate(url: str, fmt: str, path: Path, ds: date | None, source: str | None, validate: bool) -> bool:
-    """Land a source into raw and validate each day it touched; False when any day failed its checks."""
-    from recpipeline import quality, sources
-
-    settings = load_settings()
-    results = sources.land(url, fmt, path, ds=ds, source=source)
-    days = sorted({r.ds for r in results})
-    by_target: dict[str, int] = {}
-    for r in results:
-        by_target[r.target] = by_target.get(r.target, 0) + r.rows
-    print(f"landed {', '.join(f'{n:,} {t}' for t, n in sorted(by_target.items()))} rows "
-          f"({fmt}) over {len(days)} day(s): {days[0]} .. {days[-1]}" if days else "landed nothing")
-    ok = True
-    if validate:
-        for day in days:
-            try:
-                report = quality.validate_day(url, day, settings)
-                print(f"  {day}: events accepted {report.accepted['events']:,} rejected {report.rejected['events']:,}; "
-                      f"items accepted {report.accepted['items']:,} rejected {report.rejected['items']:,}")
-            except quality.DataQualityError as exc:
-                ok = False
-                print(f"  {day}: {exc}")
-    return ok
+def print_landed(landed: local.LandedSource, fmt: str) -> None:
+    """What a load did, one line per validated day."""
+    if not landed.days:
+        print("landed nothing")
+        return
+    rows = ", ".join(f"{n:,} {t}" for t, n in sorted(landed.rows.items()))
+    print(f"landed {rows} rows ({fmt}) over {len(landed.days)} day(s): {landed.days[0]} .. {landed.days[-1]}")
+    for day, outcome in landed.outcomes.items():
+        print(f"  {day}: {outcome}")
 
 
 def cmd_load(args) -> int:
     url = db.database_url(load_settings())
     db.upgrade(url)
-    ok = land_and_validate(url, args.format, Path(args.path), args.ds, args.source, not args.no_validate)
-    return 0 if ok else 1
+    landed = local.land_and_validate(url, args.format, Path(args.path), args.ds, args.source, not args.no_validate)
+    print_landed(landed, args.format)
+    return 0 if landed.ok else 1
 
 
 def cmd_dq(args) -> int:
@@ -85,57 +71,26 @@ def cmd_dq(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from recpipeline import evaluation, report
+    from recpipeline.evaluation import report, store
 
     settings = load_settings()
     url = db.database_url(settings)
     if args.recompute:
-        from recpipeline import registry, tasks
+        from recpipeline import registry
+        from recpipeline.evaluation.daily import evaluate_day
 
-        model_id = args.model_id or evaluation.latest_model_id(url, args.ds)
+        model_id = args.model_id or store.latest_model_id(url, args.ds)
         if model_id is None:
             raise LookupError(f"no evaluated model for {args.ds}; pass --model-id")
-        record = registry.get(url, model_id)
-        tasks.evaluate(args.ds, settings, {"model_id": model_id, "artifact": record.artifact_uri})
-    print("\n".join(evaluation.report_lines(url, args.ds)))
+        evaluate_day(url, args.ds, settings, model_id, registry.get(url, model_id).artifact_uri)
+    print("\n".join(store.report_lines(url, args.ds)))
     path = report.latest_report_path(url, args.ds, settings.artifacts)
     print(f"report: {path}" if path else "no HTML report for this day yet (written by the evaluate task)")
     return 0
 
 
-def airflow(args: list[str], env: dict[str, str]) -> None:
-    """Run the Airflow CLI of this virtualenv; raise with its exit code on failure."""
-    exe = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
-    subprocess.run([exe, *args], env=env, check=True)
-
-
-def ensure_airflow_db(env: dict[str, str], home: Path) -> None:
-    marker = home / ".migrated"
-    if not marker.exists():
-        airflow(["db", "migrate"], env)
-        airflow(["pools", "set", *TRAINING_POOL], env)
-        marker.touch()
-
-
-def run_dag(ds: date, conf: dict | None = None) -> None:
-    """Run recpipeline_daily for `ds` through real Airflow (`airflow dags test`, migrated metadata DB)."""
-    import json
-
-    from recpipeline.airflow_env import airflow_environment, airflow_home
-
-    settings = load_settings()
-    env = airflow_environment(settings, db.database_url(settings))
-    ensure_airflow_db(env, airflow_home(settings))
-    cmd = ["dags", "test", "recpipeline_daily", ds.isoformat()]
-    if conf:
-        cmd += ["--conf", json.dumps(conf)]
-    airflow(cmd, env)
-
-
 def cmd_run(args) -> int:
-    import json
-
-    run_dag(args.ds, json.loads(args.conf) if args.conf else None)
+    local.run_dag(args.ds, json.loads(args.conf) if args.conf else None)
     return 0
 
 
@@ -168,8 +123,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_db)
 
     s = sub.add_parser("generate", help="write a synthetic shop's daily landing files")
-    s.add_argument("--profile", default="demo", choices=["tiny", "demo", "bench"])
-    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--profile", default="demo", choices=profile_names())
+    s.add_argument("--seed", type=int, default=DEFAULT_SEED)
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_generate)
 
@@ -200,8 +155,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("demo", help="set up, generate the demo shop, run the DAG, print a summary")
-    s.add_argument("--profile", default="demo", choices=["tiny", "demo", "bench"])
-    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--profile", default="demo", choices=profile_names())
+    s.add_argument("--seed", type=int, default=DEFAULT_SEED)
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("airflow-env", help="print export lines for the project's Airflow environment")

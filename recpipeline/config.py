@@ -7,21 +7,72 @@ overrides (Airflow Params or CLI flags). Every field is documented in README.md 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from recpipeline.evaluation.registry import BASELINES, GATE_METRICS
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = PROJECT_ROOT / "sql"
 
-# TensorFlow's CPU-machine chatter (CUDA probing) is noise here; real errors still surface as exceptions.
+# TensorFlow's CPU-machine chatter (CUDA probing) is noise here; real errors still surface as exceptions. Every
+# process of the project imports this module first, and Airflow task subprocesses inherit the environment.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CELLS = ("gru", "lstm")
 UNKNOWN_ITEM_POLICIES = ("reject", "warn")
-BASELINES = ("popularity", "trending", "cooccurrence")
 MAX_SHARDS = 64  # score tasks per run, whether set or derived
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric setting: lo..hi, each end open or closed (None = unbounded)."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if isinstance(value, float) and math.isnan(value):
+            return False
+        above = self.lo is None or (value > self.lo if self.lo_open else value >= self.lo)
+        below = self.hi is None or (value < self.hi if self.hi_open else value <= self.hi)
+        return above and below
+
+    def __str__(self) -> str:
+        left = "-inf" if self.lo is None else f"{self.lo:g}"
+        right = "inf" if self.hi is None else f"{self.hi:g}"
+        opening = "(" if self.lo_open or self.lo is None else "["
+        closing = ")" if self.hi_open or self.hi is None else "]"
+        return f"{opening}{left}, {right}{closing}"
+
+
+# The one home of every numeric setting's range: Settings, ModelParams and the DAG's Params read it.
+RANGES: dict[str, Range] = {
+    "max_lateness_hours": Range(0, 24 * 365),
+    "max_reject_rate": Range(0, 1),
+    "min_volume_ratio": Range(0, 1),
+    "history_days": Range(1, 36_500),
+    "seq_len": Range(2, 500),
+    "embedding_dim": Range(8, 512),
+    "epochs": Range(1, 200),
+    "batch_size": Range(1, 65_536),
+    "learning_rate": Range(0, 1, lo_open=True),
+    "temperature": Range(0, 1, lo_open=True),
+    "dropout": Range(0, 1, hi_open=True),
+    "seed": Range(0, 2**31 - 1),
+    "top_k": Range(1, 500),
+    "shards": Range(0, MAX_SHARDS),
+    "users_per_shard": Range(1),
+    "eval_k": Range(1, 100),
+    "gate_margin": Range(0, 10),
+    "gate_tolerance": Range(0, 1),
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +111,7 @@ class Settings:
     gate_metric: str = "ndcg"  # RECPIPE_GATE_METRIC at eval_k
     gate_margin: float = 0.05  # RECPIPE_GATE_MARGIN: relative lift required over the best baseline
     gate_tolerance: float = 0.10  # RECPIPE_GATE_TOLERANCE: allowed relative drop vs last blessed model
-    gate_baselines: str = "popularity,trending,cooccurrence"  # RECPIPE_GATE_BASELINES: the model must beat these
+    gate_baselines: str = ",".join(BASELINES)  # RECPIPE_GATE_BASELINES: the model must beat these
 
     @property
     def artifacts(self) -> Path:
@@ -86,23 +137,16 @@ class Settings:
         return dataclasses.replace(self, **typed).validated()
 
     def validated(self) -> Settings:
-        problems = []
-        if self.cell not in CELLS:
-            problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.unknown_items not in UNKNOWN_ITEM_POLICIES:
-            problems.append(f"unknown_items must be one of {UNKNOWN_ITEM_POLICIES}, got {self.unknown_items!r}")
-        for name in ("seq_len", "embedding_dim", "epochs", "batch_size", "top_k", "users_per_shard", "eval_k"):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.shards <= MAX_SHARDS:
-            problems.append(f"shards must be 0 (derived from active users) to {MAX_SHARDS}, got {self.shards}")
-        if not 0 < self.temperature <= 1:
-            problems.append(f"temperature must be in (0, 1], got {self.temperature}")
+        """This object, or ValueError naming every field out of its range or vocabulary."""
+        problems = out_of_range(self)
+        for name, allowed in (("cell", CELLS), ("unknown_items", UNKNOWN_ITEM_POLICIES),
+                              ("gate_metric", GATE_METRICS)):
+            if getattr(self, name) not in allowed:
+                problems.append(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         unknown = set(self.gate_baseline_names) - set(BASELINES)
         if unknown or not self.gate_baseline_names:
-            problems.append(
-                f"gate_baselines must be a comma-separated subset of {BASELINES}, got {self.gate_baselines!r}"
-            )
+            problems.append(f"gate_baselines must be a comma-separated subset of {', '.join(BASELINES)}; "
+                            f"got {self.gate_baselines!r}")
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
         return self
@@ -114,22 +158,33 @@ class Settings:
         return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
 
 
+def out_of_range(obj: Any) -> list[str]:
+    """One message per field of `obj` (Settings or ModelParams) whose value is outside its RANGES entry."""
+    return [f"{name} must be in {RANGES[name]}; got {getattr(obj, name)!r}"
+            for name in (f.name for f in fields(obj)) if name in RANGES and getattr(obj, name) not in RANGES[name]]
+
+
 def _coerce(kind: Any, value: Any, name: str) -> Any:
     kind = str(kind)
     try:
         if "Path" in kind:
             return Path(value)
         if kind.startswith("bool"):
-            if isinstance(value, str):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            return bool(value)
+            if isinstance(value, bool):
+                return value
+            word = str(value).strip().lower()
+            if word not in TRUE_WORDS + FALSE_WORDS:
+                raise ValueError(f"not one of {', '.join(TRUE_WORDS + FALSE_WORDS)}")
+            return word in TRUE_WORDS
+        if kind.startswith("int") and isinstance(value, float) and not value.is_integer():
+            raise ValueError("not a whole number")
         if kind.startswith("int"):
             return int(value)
         if kind.startswith("float"):
             return float(value)
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"setting {name}: cannot read {value!r} as {kind}") from exc
+        raise ValueError(f"setting {name}: cannot read {value!r} as {kind} ({exc})") from exc
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:

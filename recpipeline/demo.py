@@ -6,13 +6,13 @@ import json
 import time
 from datetime import date
 
-from recpipeline import db
+from recpipeline import db, local
 from recpipeline.config import Settings, load_settings
+from recpipeline.generate import DEFAULT_SEED
 
 
 def prepare_history(settings: Settings, url: str, profile: str, seed: int) -> list[date]:
     """Generate the shop (once per profile/seed) and land + validate every day but the last."""
-    from recpipeline.cli import land_and_validate
     from recpipeline.generate import generate_shop
 
     landing = settings.landing
@@ -28,13 +28,15 @@ def prepare_history(settings: Settings, url: str, profile: str, seed: int) -> li
         print(f"generated the {profile} shop: {shop.users:,} users, {shop.items:,} items, {shop.events:,} events")
     days = sorted(date.fromisoformat(p.name) for p in landing.iterdir() if p.is_dir())
     for day in days[:-1]:
-        land_and_validate(url, "canonical", landing / day.isoformat(), day, None, validate=True)
+        landed = local.land_and_validate(url, "canonical", landing / day.isoformat(), day, settings=settings)
+        for failed in landed.failed:
+            print(f"  {failed}: {landed.outcomes[failed]}")
     return days
 
 
 def summary_lines(url: str, ds: date) -> list[str]:
     """Rows landed/rejected, training, evaluation vs popularity, sample recommendations, the psql line."""
-    from recpipeline import evaluation
+    from recpipeline.evaluation import store
 
     out = [f"\n=== RecPipeline demo summary for {ds} ==="]
     with db.connect(url) as conn, conn.cursor() as cur:
@@ -49,7 +51,7 @@ def summary_lines(url: str, ds: date) -> list[str]:
             model_id, status, reason, metrics = row
             out.append(f"model {model_id}: {metrics.get('epochs')} epochs, final training loss "
                        f"{metrics.get('final_loss'):.4f}; {status} ({reason})")
-        out += evaluation.report_lines(url, ds, compact=True)
+        out += store.report_lines(url, ds, compact=True)
         cur.execute("SELECT user_id FROM recs.latest WHERE source = 'model' GROUP BY user_id "
                     "ORDER BY user_id LIMIT 3")
         users = [r[0] for r in cur.fetchall()]
@@ -64,9 +66,7 @@ def summary_lines(url: str, ds: date) -> list[str]:
     return out
 
 
-def run_demo(profile: str = "demo", seed: int = 7) -> int:
-    from recpipeline.cli import run_dag
-
+def run_demo(profile: str = "demo", seed: int = DEFAULT_SEED) -> int:
     t0 = time.time()
     settings = load_settings()
     url = db.database_url(settings)
@@ -75,7 +75,7 @@ def run_demo(profile: str = "demo", seed: int = 7) -> int:
     days = prepare_history(settings, url, profile, seed)
     print(f"history landed and validated for {len(days) - 1} days in {time.time() - t0:.0f}s; "
           f"running recpipeline_daily for {days[-1]} through Airflow")
-    run_dag(days[-1])
+    local.run_dag(days[-1], settings=settings)
     print("\n".join(summary_lines(url, days[-1])))
     print(f"demo finished in {time.time() - t0:.0f}s")
     return 0

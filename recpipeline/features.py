@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -119,11 +119,7 @@ def build_features(url: str, ds: date, settings: Settings) -> dict[str, int]:
         frame.insert(0, "ds", ds)
         db.copy_frame(cur, "features.items", frame)
         for rule, n in touched.items():
-            cur.execute(
-                "INSERT INTO dq.repairs (ds, rule, touched) VALUES (%s, %s, %s) "
-                "ON CONFLICT (ds, rule) DO UPDATE SET touched = EXCLUDED.touched",
-                (ds, rule, n),
-            )
+            db.execute(cur, "features_record_repair", {"ds": ds, "rule": rule, "touched": n})
         db.execute(cur, "features_build_sequences", {
             "ds": ds, "window_start": window_start, "day_end": day_end,
             "event_types": list(EVENT_TYPES), "item_events": list(ITEM_EVENTS),
@@ -144,10 +140,17 @@ class ItemTable:
     in_stock: np.ndarray  # (n+1,) bool, False at 0
     content_tokens: np.ndarray  # (n+1, T) int32 ids into vocab, 0 = pad
     vocab: list[str]  # token strings; id i -> vocab[i - 1]
+    _index: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def n_items(self) -> int:
         return len(self.item_ids) - 1
+
+    def indices(self, ids: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Dense index of each item id in this catalogue (0, the padding row, where it is not in it)."""
+        if self._index is None:
+            self._index = {item_id: i for i, item_id in enumerate(self.item_ids) if i}
+        return np.fromiter((self._index.get(i, 0) for i in ids), dtype=np.int64, count=len(ids))
 
 
 def content_tokens(row: Mapping[str, Any]) -> list[str]:
@@ -194,17 +197,27 @@ class Sequences:
     events: list[np.ndarray]
     ts: list[np.ndarray]
 
-    def before(self, cutoff_epoch: int, min_len: int = 1) -> Sequences:
-        """The part of each sequence strictly before `cutoff_epoch`; users with < min_len left are dropped."""
-        keep = Sequences([], [], [], [])
+    def split_at(self, cutoff_epoch: int) -> tuple[Sequences, Sequences]:
+        """(before, from) `cutoff_epoch` for every user, in user order (a part may be empty)."""
+        before, after = Sequences([], [], [], []), Sequences([], [], [], [])
         for u, it, ev, t in zip(self.user_ids, self.items, self.events, self.ts, strict=True):
             n = int(np.searchsorted(t, cutoff_epoch, side="left"))
-            if n >= min_len:
-                keep.user_ids.append(u)
-                keep.items.append(it[:n])
-                keep.events.append(ev[:n])
-                keep.ts.append(t[:n])
-        return keep
+            for part, sl in ((before, slice(None, n)), (after, slice(n, None))):
+                part.user_ids.append(u)
+                part.items.append(it[sl])
+                part.events.append(ev[sl])
+                part.ts.append(t[sl])
+        return before, after
+
+    def before(self, cutoff_epoch: int, min_len: int = 1) -> Sequences:
+        """The part of each sequence strictly before `cutoff_epoch`; users with < min_len left are dropped."""
+        return self.split_at(cutoff_epoch)[0].longer_than(min_len - 1)
+
+    def longer_than(self, n: int) -> Sequences:
+        """The users with more than `n` interactions."""
+        keep = [i for i, it in enumerate(self.items) if len(it) > n]
+        return Sequences([self.user_ids[i] for i in keep], [self.items[i] for i in keep],
+                         [self.events[i] for i in keep], [self.ts[i] for i in keep])
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -236,3 +249,26 @@ def active_users(url: str, ds: date, settings: Settings, shard: int = 0, shards:
         rows = db.fetch_all(cur, "features_active_users",
                             {"ds": ds, "window_start": window_start, "shard": shard, "shards": shards})
     return [r[0] for r in rows]
+
+
+def _vector_rows(ids: Sequence[str], vectors: np.ndarray, prefix: tuple) -> Iterator[tuple]:
+    for key, vec in zip(ids, vectors, strict=True):
+        yield (*prefix, key, db.pg_array(f"{x:.6g}" for x in vec))
+
+
+def write_item_embeddings(url: str, ds: date, model_id: str, items: ItemTable, vectors: np.ndarray) -> None:
+    """Replace the model's item vectors of the day (row 0, padding, is not written)."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "features_clear_item_embeddings", {"ds": ds, "model_id": model_id})
+        db.copy_in(cur, "features.item_embeddings", ("ds", "model_id", "item_id", "vector"),
+                   _vector_rows(items.item_ids[1:], vectors[1:], (ds, model_id)))
+
+
+def write_user_embeddings(url: str, ds: date, model_id: str, shard: int, shards: int, user_ids: Sequence[str],
+                          vectors: np.ndarray) -> None:
+    """Replace one user shard's vectors (same hash sharding as features_load_sequences)."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "features_clear_user_embeddings",
+                   {"ds": ds, "model_id": model_id, "shard": shard, "shards": shards})
+        db.copy_in(cur, "features.user_embeddings", ("ds", "model_id", "user_id", "vector"),
+                   _vector_rows(user_ids, vectors, (ds, model_id)))

@@ -36,6 +36,7 @@ import pandas as pd
 from recpipeline.events import CATEGORY_SEPARATOR, EVENT_COLUMNS, EVENT_TYPES, ITEM_COLUMNS, TAG_SEPARATOR
 
 DEFAULT_START = date(2026, 10, 1)
+DEFAULT_SEED = 7  # `make demo`, `recpipeline generate` and `python -m recpipeline.generate` alike
 DAY_SECONDS = 86_400
 
 
@@ -860,10 +861,10 @@ def generate_shop(profile: str, seed: int, out: Path, start: date | None = None)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m recpipeline.generate --profile demo --seed 7 --out /tmp/shop`"""
+    """`python -m recpipeline.generate --profile demo --seed 7 --out /tmp/shop` (same defaults as the CLI)"""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=profile_names(), default="demo")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--start", type=date.fromisoformat, default=None)
     args = parser.parse_args(argv)

@@ -1,8 +1,10 @@
-"""Leave-one-out splits for next-item evaluation (SASRec / S3-Rec protocol), numpy only.
+"""Holding out each user's last interaction: the validation split of daily training and the leave-one-out
+protocol of the SASRec / S3-Rec papers, numpy only.
 
-For each user with n >= 3 interactions: training sequence s[:-2]; validation target s[-2] given s[:-2];
-test target s[-1] given s[:-1]. At ranking time the given history is excluded from the candidates.
-Users with fewer than 3 interactions contribute their whole sequence to training and are not evaluated.
+`hold_out_last`: for each user with n >= min_length interactions, the target is s[-1] given s[:-1], and s[:-1]
+trains; shorter sequences train whole and are not evaluated. `leave_one_out` applies it twice: test target
+s[-1] given s[:-1]; validation target s[-2] given s[:-2]; training sequence s[:-2]. At ranking time the given
+history is excluded from the candidates.
 """
 
 from __future__ import annotations
@@ -10,6 +12,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from recpipeline import ragged
+
+
+@dataclass
+class HoldOut:
+    """Training sequences and, for the evaluated users, their history and held-out target."""
+
+    train_sequences: list[np.ndarray]
+    train_events: list[np.ndarray]
+    histories: list[np.ndarray]
+    history_events: list[np.ndarray]
+    targets: np.ndarray
+    users: np.ndarray  # positions (in the input lists) of the evaluated users
+
+    @property
+    def evaluation(self) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        """(histories, their event codes, targets): the `validation` argument of `recpipeline.model.train`."""
+        return self.histories, self.history_events, self.targets
+
+
+def hold_out_last(sequences: list[np.ndarray], events: list[np.ndarray], min_length: int = 3,
+                  only: np.ndarray | None = None) -> HoldOut:
+    """Hold out the last interaction of every user with at least `min_length` interactions (only of the
+    users at positions `only`, when given); see the module docstring."""
+    eligible = None if only is None else set(only.tolist())
+    out = HoldOut([], [], [], [], np.zeros(0, np.int64), np.zeros(0, np.int64))
+    targets, users = [], []
+    for u, (s, e) in enumerate(zip(sequences, events, strict=True)):
+        s = np.asarray(s, dtype=np.int32)
+        e = np.asarray(e, dtype=np.int32)
+        if len(s) < min_length or (eligible is not None and u not in eligible):
+            out.train_sequences.append(s)
+            out.train_events.append(e)
+            continue
+        out.train_sequences.append(s[:-1])
+        out.train_events.append(e[:-1])
+        out.histories.append(s[:-1])
+        out.history_events.append(e[:-1])
+        targets.append(s[-1])
+        users.append(u)
+    out.targets = np.array(targets, dtype=np.int64)
+    out.users = np.array(users, dtype=np.int64)
+    return out
 
 
 @dataclass
@@ -36,28 +82,13 @@ class LooSplit:
 
 def leave_one_out(sequences: list[np.ndarray], events: list[np.ndarray], min_length: int = 3) -> LooSplit:
     """Split chronological per-user sequences (and their event codes) as described in the module docstring."""
-    train_s, train_e, vh, ve, vt, th, te, tt, users = [], [], [], [], [], [], [], [], []
-    for u, (s, e) in enumerate(zip(sequences, events, strict=True)):
-        s = np.asarray(s, dtype=np.int32)
-        e = np.asarray(e, dtype=np.int32)
-        if len(s) < max(min_length, 3):
-            train_s.append(s)
-            train_e.append(e)
-            continue
-        train_s.append(s[:-2])
-        train_e.append(e[:-2])
-        vh.append(s[:-2])
-        ve.append(e[:-2])
-        vt.append(s[-2])
-        th.append(s[:-1])
-        te.append(e[:-1])
-        tt.append(s[-1])
-        users.append(u)
-    return LooSplit(train_s, train_e, vh, ve, np.array(vt, dtype=np.int64), th, te,
-                    np.array(tt, dtype=np.int64), np.array(users, dtype=np.int64))
+    test = hold_out_last(sequences, events, max(min_length, 3))
+    valid = hold_out_last(test.train_sequences, test.train_events, 2, only=test.users)
+    return LooSplit(valid.train_sequences, valid.train_events, valid.histories, valid.history_events,
+                    valid.targets, test.histories, test.history_events, test.targets, test.users)
 
 
 def item_counts(sequences: list[np.ndarray], n_items: int) -> np.ndarray:
     """(n_items + 1,) interaction counts over `sequences` (row 0, padding, is 0)."""
-    flat = np.concatenate([np.asarray(s, dtype=np.int64).ravel() for s in sequences] or [np.zeros(0, np.int64)])
+    flat = ragged.concat(sequences)
     return np.bincount(flat[(flat > 0) & (flat <= n_items)], minlength=n_items + 1).astype(np.int64)

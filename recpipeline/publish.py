@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from recpipeline import db, pgbinary
+from recpipeline import db, pgbinary, registry
 from recpipeline.config import MAX_SHARDS
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,18 @@ def result_rows(
     return ShardRows(users, chunks())
 
 
+def list_rows(ds: date, publish_id: int, shard: int, model_id: str, user_ids: list[str], item_ids: np.ndarray,
+              ranked: np.ndarray, source: str) -> ShardRows:
+    """The same ranked list (`ranked`: item_idx, best first) for every user in `user_ids`, e.g. trending for
+    cold users; scores are rank-based placeholders 1 - rank/k, with no explanation."""
+    n = len(ranked)
+    grid = np.tile(np.asarray(ranked, dtype=np.int64), (len(user_ids), 1))
+    scores = np.tile(np.linspace(1.0, 0.0, n, endpoint=False, dtype=np.float32), (len(user_ids), 1))
+    none = np.full(grid.shape, -1, dtype=np.int64)
+    return result_rows(ds, publish_id, shard, model_id, user_ids, item_ids, grid, scores, none,
+                       np.full(grid.shape, np.nan, dtype=np.float32), source)
+
+
 def write_shard(url: str, ds: date, publish_id: int, shard: int, parts: list[ShardRows]) -> int:
     """Replace this shard's rows for the attempt and record its counts, in one transaction; returns rows."""
     with db.connect(url) as conn, conn.cursor() as cur:
@@ -102,6 +114,17 @@ def publish_day(url: str, ds: date, publish_id: int, model_id: str, shards: int 
     log.info("published %s: %d users, %d rows from %d shards, model %s, publish_id %d; %d superseded rows dropped",
              ds, users, rows, written, model_id, publish_id, dropped)
     return {"users": int(users), "rows": int(rows)}
+
+
+def publish_if_blessed(url: str, ds: date, publish_id: int, model_id: str, shards: int) -> dict[str, int]:
+    """Publish the day only if evaluate blessed the model; otherwise fail loudly and keep recs.latest."""
+    record = registry.get(url, model_id)
+    if record.status != "blessed":
+        raise RuntimeError(
+            f"model {record.model_id} is {record.status}, not blessed ({record.reason}); "
+            f"recs.latest keeps the previously published day"
+        )
+    return publish_day(url, ds, publish_id, model_id, shards=shards)
 
 
 def refresh_category_top(url: str) -> dict[str, int]:

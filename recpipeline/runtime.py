@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
 from recpipeline.config import Settings, load_settings
 
-# The asset `publish` emits (PostgreSQL URI form, see AIRFLOW_NOTES.md); consumers schedule on it.
+# The asset `publish` emits; Airflow 3 only accepts PostgreSQL asset URIs of the form
+# postgres://host:port/database/schema/table (docs/AIRFLOW.md). Consumers schedule on it.
 PUBLISHED_ASSET_URI = "postgres://localhost:5432/recpipeline/recs/latest"
 
 class MissingLogicalDate(RuntimeError):
@@ -16,7 +17,7 @@ class MissingLogicalDate(RuntimeError):
 
 
 def run_date(context: Mapping[str, Any]) -> date:
-    """The partition a run processes: its logical date, never `now()` (see AIRFLOW_NOTES.md)."""
+    """The partition a run processes: its logical date, never `now()` (docs/AIRFLOW.md, "Which date")."""
     logical = context.get("logical_date")
     if logical is None:
         raise MissingLogicalDate(
@@ -26,6 +27,18 @@ def run_date(context: Mapping[str, Any]) -> date:
     return logical.date() if hasattr(logical, "date") else logical
 
 
-def run_settings(context: Mapping[str, Any]) -> Settings:
-    """Environment settings with the run's Params applied on top (invalid values raise ValueError)."""
-    return load_settings(dict(context.get("params") or {}))
+def run_settings(context: Mapping[str, Any], declared: Collection[str]) -> Settings:
+    """Environment settings with the run's declared Params applied on top.
+
+    Airflow does not validate conf keys a DAG never declared, and would pass them on as params: a run conf
+    with any other key (say `database_url`) fails the run at once, naming the keys. Invalid values raise too.
+    """
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    if not isinstance(conf, Mapping):
+        raise ValueError(f"the run conf must be a JSON object of Params, got {type(conf).__name__}")
+    undeclared = sorted(set(conf) - set(declared))
+    if undeclared:
+        raise ValueError(f"the run conf sets {', '.join(undeclared)}, which this DAG does not accept; "
+                         f"its Params are {', '.join(sorted(declared))}")
+    params = context.get("params") or {}
+    return load_settings({name: params.get(name) for name in declared})

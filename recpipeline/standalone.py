@@ -19,8 +19,8 @@ from pathlib import Path
 
 from recpipeline import db
 from recpipeline.airflow_env import airflow_environment, airflow_home
-from recpipeline.cli import ensure_airflow_db
 from recpipeline.config import load_settings
+from recpipeline.local import ensure_airflow_db
 
 USER = "admin"
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from recpipeline.airflow_env import airflow_environment
-from recpipeline.cli import TRAINING_POOL
 from recpipeline.config import load_settings
+from recpipeline.local import TRAINING_POOL
 
 
 def prepare_airflow(home: Path, database_url: str, **extra: str) -> dict[str, str]:

@@ -192,14 +192,14 @@ def airflow_stack(tmp_path: Path, server_url: str, results_url: str, executor: s
     """Tiny shop in a landing folder (days in `landed_days` landed and validated beforehand), a migrated
     metadata DB, api-server + scheduler + dag-processor (+ Celery workers), the DAG parsed and unpaused."""
     from recpipeline.airflow_env import airflow_environment
-    from recpipeline.cli import land_and_validate
     from recpipeline.config import load_settings
     from recpipeline.generate import generate_shop
+    from recpipeline.local import land_and_validate
 
     landing = tmp_path / "landing"
     shop = generate_shop("tiny", SEED, landing)
     for day in shop.days[landed_days]:
-        assert land_and_validate(results_url, "canonical", landing / day.isoformat(), day, None, validate=True)
+        assert land_and_validate(results_url, "canonical", landing / day.isoformat(), day).ok
 
     port = free_port()
     passwords = tmp_path / "passwords.json"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import numpy as np
 import pytest
 
-from recpipeline import baselines as b
-from recpipeline.baselines import PAD
+from recpipeline.evaluation import baselines as b
+from recpipeline.evaluation.baselines import PAD
 
 DAY = 86_400.0
 
@@ -46,24 +44,6 @@ def test_top_k_excluding_matches_brute_force():
         for u in range(n_users):
             expected = [i for i in order.tolist() if i not in exclude[u]][:k]
             assert got[u].tolist() == expected + [PAD] * (k - len(expected))
-
-
-def test_trending_window_and_half_life():
-    now = 10 * DAY
-    # (item, day): 1 @ 9.5; 2 x3 @ 3.0 (exactly now - 7 days: outside (now - 7d, now]); 2 @ 1.0;
-    # 3 @ 10.5 (after now: ignored); 4 x2 @ 5.0
-    items = np.array([1, 2, 2, 2, 2, 3, 3, 3, 4, 4])
-    days = np.array([9.5, 3.0, 3.0, 3.0, 1.0, 10.5, 10.5, 10.5, 5.0, 5.0])
-    assert b.trending(items, days * DAY, now, 3, window_days=7).tolist() == [[4, 1, PAD]]
-    assert b.trending(items, days * DAY, now, 3, window_days=7.01).tolist() == [[2, 4, 1]]
-    # half-life 1 day: item 1 scores 0.5 ** 0.5 = 0.71, item 4 scores 2 * 0.5 ** 5 = 0.0625
-    assert b.trending(items, days * DAY, now, 3, window_days=7, half_life_days=1).tolist() == [[1, 4, PAD]]
-    assert b.trending(items, days * DAY, now, 3, window_days=7, exclude=[{4}]).tolist() == [[1, PAD, PAD]]
-    # the same with datetime64 timestamps and a datetime "now"
-    epoch = np.datetime64("2024-01-01T00:00:00", "us")
-    stamps = epoch + (days * DAY * 1e6).astype("timedelta64[us]")
-    now_dt = datetime(2024, 1, 11)
-    assert b.trending(items, stamps, now_dt, 3, window_days=7).tolist() == [[4, 1, PAD]]
 
 
 def planted_sequences(n_users: int = 60, seed: int = 0) -> list[np.ndarray]:

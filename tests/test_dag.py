@@ -68,8 +68,8 @@ def task_states(run) -> dict[str, str]:
 def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db, tmp_path):
     """A normal day publishes; a broken model is not blessed and a collapsed day fails data quality, and in
     both cases recs.latest stays byte-for-byte what it was."""
-    from recpipeline.cli import land_and_validate
     from recpipeline.generate import generate_shop
+    from recpipeline.local import land_and_validate
     from tests.airflow_support import prepare_airflow
 
     landing = tmp_path / "landing"
@@ -78,7 +78,7 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
                     RECPIPE_GATE_BASELINES="popularity")
     normal_day, broken_day, collapsed_day = shop.days[-3:]
     for day in shop.days[:-3]:
-        assert land_and_validate(fresh_db, "canonical", landing / day.isoformat(), day, None, validate=True)
+        assert land_and_validate(fresh_db, "canonical", landing / day.isoformat(), day).ok
 
     from airflow.dag_processing.dagbag import DagBag
 

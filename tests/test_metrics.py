@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from recpipeline import metrics as m
+from recpipeline.evaluation import metrics as m
 
 L3, L6 = math.log2(3), math.log2(6)  # discounts of 0-based positions 1 and 4
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recpipeline.evaluation.metrics import single_target_report
 from recpipeline.events import EVENT_CODES
 from recpipeline.loo import item_counts, leave_one_out
-from recpipeline.metrics import single_target_report
 from recpipeline.model import (
     ItemContent,
     ModelParams,
@@ -125,7 +125,7 @@ def test_same_seed_same_embeddings_and_validation_logging(gru_model):
     assert all(np.array_equal(a, b) for a, b in zip(same, first, strict=True))
     assert not all(np.allclose(a, b) for a, b in zip(other, same, strict=True))
     assert LOG[0].startswith("epoch 1/10 loss ") and "val_ndcg@10" in LOG[0] and LOG[0].endswith("s")
-    assert {"epoch", "loss", "val_ndcg@10", "val_hr@10", "seconds"} <= set(gru_model.history[0])
+    assert {"epoch", "loss", "val_ndcg@10", "val_hit_rate@10", "seconds"} <= set(gru_model.history[0])
 
 
 def test_cold_items_get_content_vectors(gru_model):

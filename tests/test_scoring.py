@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from recpipeline import scoring
+from tests.reference import brute_force_top_n
 
 
 def random_case(seed: int, users=60, items=300, dim=16):
@@ -23,7 +24,7 @@ def test_top_n_equals_brute_force_with_exclusions():
     for seed in range(5):
         u, v, excl, sell = random_case(seed)
         got = scoring.top_n(u, v, 10, exclude=excl, sellable=sell)
-        ref = scoring.brute_force_top_n(u, v, 10, exclude=excl, sellable=sell)
+        ref = brute_force_top_n(u, v, 10, exclude=excl, sellable=sell)
         np.testing.assert_array_equal(got.items, ref.items)
         np.testing.assert_allclose(got.scores, ref.scores, rtol=1e-5, atol=1e-6)
         for row, ex in zip(got.items, excl, strict=True):
@@ -39,7 +40,7 @@ def test_ties_are_broken_by_item_index():
     item_vecs = np.vstack([np.zeros(8), np.repeat(base, 6, axis=0)]).astype(np.float32)  # 30 items, 6 copies each
     users = (rng.integers(-2, 3, size=(20, 8)) / 2).astype(np.float32)
     got = scoring.top_n(users, item_vecs, 8)
-    ref = scoring.brute_force_top_n(users, item_vecs, 8)
+    ref = brute_force_top_n(users, item_vecs, 8)
     np.testing.assert_array_equal(got.items, ref.items)
     for row, scores in zip(got.items, got.scores, strict=True):
         for a in range(7):  # equal scores appear in ascending item order

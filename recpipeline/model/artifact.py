@@ -23,12 +23,14 @@ class TrainedModel:
     """
 
     def __init__(self, params: ModelParams, n_items: int, content: ItemContent | None,
-                 item_counts: np.ndarray | None, engine: Any = None, history: list[dict] | None = None):
+                 item_counts: np.ndarray | None, engine: Any = None, history: list[dict] | None = None,
+                 vocab: list[str] | None = None):
         self.params = params
         self.n_items = n_items
         self.content = content
         self.item_counts = None if item_counts is None else np.asarray(item_counts, dtype=np.int64)
         self.history: list[dict] = history if history is not None else []
+        self.vocab: list[str] = vocab or []  # content token strings; token id i is vocab[i - 1]
         self._engine = engine
 
     # ---- vectors -------------------------------------------------------------------------------------
@@ -72,7 +74,7 @@ class TrainedModel:
 
     # ---- persistence ---------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
-        """Write params.json, meta.json (sizes, history), weights.npz and content.npz into `directory`."""
+        """Write params.json, meta.json (sizes, history), vocab.json, weights.npz and content.npz into `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         vocab = 0 if self.content is None else int(self.content.vocab_size)
@@ -81,6 +83,7 @@ class TrainedModel:
                 "has_content": self.content is not None, "history": self.history}
         (directory / "params.json").write_text(json.dumps(self.params.to_dict(), indent=2, sort_keys=True))
         (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=float))
+        (directory / "vocab.json").write_text(json.dumps(self.vocab))
         arrays: dict[str, np.ndarray] = {}
         if self.content is not None:
             arrays["tokens"] = self.content.tokens
@@ -102,7 +105,9 @@ class TrainedModel:
             tokens = arrays["tokens"] if "tokens" in arrays else None
             counts = arrays["item_counts"] if "item_counts" in arrays else None
         content = ItemContent(tokens, meta["vocab_size"]) if meta["has_content"] else None
-        model = cls(params, meta["n_items"], content, counts, history=meta.get("history", []))
+        vocab_file = directory / "vocab.json"
+        vocab = json.loads(vocab_file.read_text()) if vocab_file.exists() else []
+        model = cls(params, meta["n_items"], content, counts, history=meta.get("history", []), vocab=vocab)
         if not params.random_model:
             engine = Engine(params, meta["n_items"], meta["vocab_size"], max(meta["token_width"], 1))
             with np.load(directory / "weights.npz") as saved:

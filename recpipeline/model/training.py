@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from recpipeline.metrics import single_target_report
+from recpipeline.evaluation.metrics import single_target_report
 from recpipeline.model.artifact import TrainedModel
 from recpipeline.model.engine import Engine, content_arrays, pad_left, seed_everything, warm_flags
 from recpipeline.model.ranking import rank_of_targets
@@ -83,7 +83,7 @@ def evaluate(model: TrainedModel, histories: list[np.ndarray], history_events: l
     report = single_target_report(ranks, ks)
     out: dict[str, float] = {}
     for k in ks:
-        out[f"hr@{k}"], out[f"ndcg@{k}"] = report[f"hit_rate@{k}"], report[f"ndcg@{k}"]
+        out[f"hit_rate@{k}"], out[f"ndcg@{k}"] = report[f"hit_rate@{k}"], report[f"ndcg@{k}"]
     return out
 
 
@@ -201,7 +201,7 @@ def train(data: TrainingSet, params: ModelParams, validation: Validation | None 
         if validation is not None:
             metrics = evaluate(model, validation[0], validation[1], validation[2], ks=(10,))
             record.update({f"val_{k}": v for k, v in metrics.items()})
-            line += f" val_ndcg@10 {metrics['ndcg@10']:.4f} val_hr@10 {metrics['hr@10']:.4f}"
+            line += f" val_ndcg@10 {metrics['ndcg@10']:.4f} val_hit_rate@10 {metrics['hit_rate@10']:.4f}"
             if metrics["ndcg@10"] > best_score:
                 best_score, best_weights, best_epoch, bad = metrics["ndcg@10"], engine.get_weights(), epoch, 0
             else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from recpipeline.config import CELLS
+from recpipeline.config import CELLS, Settings, out_of_range
 from recpipeline.events import EVENT_CODES, EVENT_WEIGHTS
 from recpipeline.loo import item_counts
 
@@ -36,20 +36,22 @@ class ItemContent:
 class ModelParams:
     """Hyper-parameters of the two-tower model; build with `ModelParams.from_settings(settings, **overrides)`.
 
-    The first block mirrors `recpipeline.config.Settings`; the rest are model-only knobs with defaults
-    chosen on Amazon Beauty with bench/beauty_experiment.py (full ranking, leave-one-out).
+    The first block comes from `recpipeline.config.Settings` (defaults and ranges live there); the rest are
+    model-only knobs with defaults chosen on Amazon Beauty with bench/beauty_experiment.py (full ranking,
+    leave-one-out).
     """
 
-    cell: str = "gru"  # user-tower recurrent cell: "gru" | "lstm"
-    embedding_dim: int = 64  # d: item/user vector size (item id, content token and event embeddings)
-    epochs: int = 8  # upper bound; early stopping on validation NDCG@10 when validation is given
-    batch_size: int = 256  # users (sequences) per step
-    learning_rate: float = 0.002  # Adam
-    temperature: float = 0.07  # tau in softmax(cos(u, v) / tau)
-    dropout: float = 0.2  # dropout on the user tower's input embeddings and on the recurrent outputs
-    seed: int = 42  # seeds Keras/TF/numpy; same seed + same data -> same embeddings
-    seq_len: int = 50  # L: the last L interactions of a user feed the user tower
-    random_model: bool = False  # publish-gate drill: vectors are seeded noise, no training
+    # --- shared with Settings, which owns their defaults and (config.RANGES) their ranges ---
+    cell: str = Settings.cell  # user-tower recurrent cell: "gru" | "lstm"
+    embedding_dim: int = Settings.embedding_dim  # d: item/user vector size (item id, content token, event)
+    epochs: int = Settings.epochs  # upper bound; early stopping on validation NDCG@10 when validation is given
+    batch_size: int = Settings.batch_size  # users (sequences) per step
+    learning_rate: float = Settings.learning_rate  # Adam
+    temperature: float = Settings.temperature  # tau in softmax(cos(u, v) / tau)
+    dropout: float = Settings.dropout  # dropout on the user tower's input embeddings and recurrent outputs
+    seed: int = Settings.seed  # seeds Keras/TF/numpy; same seed + same data -> same embeddings
+    seq_len: int = Settings.seq_len  # L: the last L interactions of a user feed the user tower
+    random_model: bool = Settings.random_model  # publish-gate drill: vectors are seeded noise, no training
     # --- model-only knobs ---
     hidden_dim: int = 0  # recurrent state size; 0 -> embedding_dim. Projected back to embedding_dim
     num_layers: int = 1  # stacked recurrent layers
@@ -79,17 +81,14 @@ class ModelParams:
         return cls(**{**base, **overrides}).validated()
 
     def validated(self) -> ModelParams:
-        problems = []
+        problems = out_of_range(self)
         if self.cell not in CELLS:
             problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("embedding_dim", "epochs", "batch_size", "seq_len", "num_layers", "max_batch_positions"):
+        for name in ("num_layers", "max_batch_positions"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
-        if not 0 < self.temperature <= 1:
-            problems.append(f"temperature must be in (0, 1], got {self.temperature}")
-        for name in ("dropout", "id_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                problems.append(f"{name} must be in [0, 1)")
+        if not 0 <= self.id_dropout < 1:
+            problems.append("id_dropout must be in [0, 1)")
         if problems:
             raise ValueError("invalid model params: " + "; ".join(problems))
         return self

@@ -22,7 +22,6 @@ scalar per-user functions (`precision_at_k` ...) are the plain-Python reference 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
@@ -30,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from recpipeline import ragged
 
 Ranked = Sequence[Sequence[Hashable]] | np.ndarray
 Relevant = Sequence[Collection[Hashable]] | np.ndarray
@@ -203,16 +204,9 @@ def _drop_repeats(matrix: np.ndarray, ranked_idx: np.ndarray) -> None:
 
 def _flat_int_targets(relevant: Any, n_users: int) -> tuple[np.ndarray, np.ndarray]:
     """(user index, item id) int64 arrays of the targets (a 2-D array, or per-user collections of ints)."""
-    if isinstance(relevant, np.ndarray) and relevant.ndim == 2:
-        if len(relevant) != n_users:
-            raise ValueError(f"{len(relevant)} target rows for {n_users} users")
-        users = np.repeat(np.arange(n_users, dtype=np.int64), relevant.shape[1])
-        return users, relevant.astype(np.int64).ravel()
     if len(relevant) != n_users:
         raise ValueError(f"{len(relevant)} relevant sets for {n_users} users")
-    lens = np.fromiter((len(r) for r in relevant), dtype=np.int64, count=n_users)
-    items = np.fromiter(itertools.chain.from_iterable(relevant), dtype=np.int64, count=int(lens.sum()))
-    return np.repeat(np.arange(n_users, dtype=np.int64), lens), items
+    return ragged.flatten(relevant)
 
 
 @dataclass(frozen=True)

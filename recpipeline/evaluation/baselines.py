@@ -1,5 +1,5 @@
-"""Non-learned baselines, computed from training interactions only (leak-free): popularity, trending and
-item-to-item co-occurrence.
+"""Non-learned baseline algorithms, computed from training interactions only (leak-free): popularity and
+item-to-item co-occurrence (trending is `recpipeline.trending`; the registry is `evaluation.registry`).
 
 Input conventions (the model side's): items are dense int indices 1..n_items and 0 is padding (dropped
 wherever it appears). Users are dense row indices 0..n_users-1, the same rows as the model's. A user's
@@ -7,47 +7,26 @@ training sequence is a 1-D int array in time order (``list[np.ndarray]``, or a 2
 ``exclude`` is one collection of item ids per user (sets, lists or arrays).
 
 Output: an int64 array (n_users x k) of item ids, best first; rows with fewer than k candidates are padded
-with ``PAD`` (-1, as faiss does), which `recpipeline.metrics` treats as an empty slot. Ties are broken by
+with ``PAD`` (-1, as faiss does), which `evaluation.metrics` treats as an empty slot. Ties are broken by
 item id ascending everywhere.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 
-from recpipeline.metrics import unique_counts
+from recpipeline import ragged
+from recpipeline.evaluation.metrics import unique_counts
 
 PAD = -1
-DAY_SECONDS = 86_400.0
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Shared helpers
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _flat(collections: Sequence[Collection[int]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(user row, item id) int64 arrays of per-user collections, grouped by user in order; 0s dropped."""
-    if isinstance(collections, np.ndarray) and collections.ndim == 2:
-        users = np.repeat(np.arange(len(collections), dtype=np.int64), collections.shape[1])
-        items = collections.astype(np.int64).ravel()
-    else:
-        n = len(collections)
-        lens = np.fromiter((len(c) for c in collections), dtype=np.int64, count=n)
-        if n and all(isinstance(c, np.ndarray) for c in collections):
-            items = np.concatenate([np.asarray(c, dtype=np.int64).ravel() for c in collections])
-        else:
-            items = np.fromiter(
-                itertools.chain.from_iterable(collections), dtype=np.int64, count=int(lens.sum())
-            )
-        users = np.repeat(np.arange(n, dtype=np.int64), lens)
-    keep = items > 0
-    return users[keep], items[keep]
 
 
 def rank_items(scores: np.ndarray) -> np.ndarray:
@@ -143,63 +122,6 @@ def popularity(
     return top_k_excluding(rank_items(popularity_scores(train_items, weights)), k, n, ex_users, ex_items)
 
 
-def _seconds(ts: object) -> np.ndarray | float:
-    """Epoch seconds (float) of datetimes, numpy datetime64 values, or numbers already in seconds."""
-    if isinstance(ts, datetime):
-        if ts.tzinfo is not None:
-            ts = ts.astimezone(UTC).replace(tzinfo=None)
-        ts = np.datetime64(ts, "us")
-    arr = np.asarray(ts)
-    if arr.dtype.kind == "O":
-        arr = np.asarray([_seconds(x) for x in arr.ravel()], dtype=np.float64).reshape(arr.shape)
-    if arr.dtype.kind == "M":
-        arr = arr.astype("datetime64[us]").astype(np.int64) / 1e6
-    arr = arr.astype(np.float64)
-    return float(arr) if arr.ndim == 0 else arr
-
-
-def trending_scores(
-    items: np.ndarray,
-    timestamps: np.ndarray,
-    now: object,
-    window_days: float = 7.0,
-    half_life_days: float | None = None,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """Score per item id from interactions in the window (now - window_days, now] only: count or summed
-    weights, each decayed by 0.5 ** (age_days / half_life_days) when a half-life is given. Interactions after
-    ``now`` are ignored (no leakage)."""
-    items = np.asarray(items, dtype=np.int64)
-    age_days = (_seconds(now) - _seconds(timestamps)) / DAY_SECONDS
-    w = np.ones(len(items)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if half_life_days is not None:
-        w = w * 0.5 ** (age_days / half_life_days)
-    inside = (age_days >= 0) & (age_days < window_days) & (items > 0)
-    scores = np.bincount(items[inside], weights=w[inside], minlength=int(items.max(initial=0)) + 1)
-    return scores.astype(np.float64)
-
-
-def trending(
-    items: np.ndarray,
-    timestamps: np.ndarray,
-    now: object,
-    k: int,
-    *,
-    window_days: float = 7.0,
-    half_life_days: float | None = None,
-    weights: np.ndarray | None = None,
-    exclude: Sequence[Collection[int]] | None = None,
-    n_users: int | None = None,
-) -> np.ndarray:
-    """Recent popularity (see `trending_scores`): top k per user minus ``exclude``; rows as `popularity`.
-
-    ``timestamps`` are datetime64 values, datetimes or epoch seconds; ``now`` likewise.
-    """
-    n, ex_users, ex_items = _users_and_exclusions(exclude, n_users)
-    scores = trending_scores(items, timestamps, now, window_days, half_life_days, weights)
-    return top_k_excluding(rank_items(scores), k, n, ex_users, ex_items)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Item-to-item co-occurrence
 # ---------------------------------------------------------------------------------------------------------
@@ -283,27 +205,21 @@ def _flat_with_sessions(
     sequences: Sequence[np.ndarray] | np.ndarray, sessions: Sequence[np.ndarray] | np.ndarray | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | None]]:
     """Flatten sequences (and aligned session ids) in order, dropping padding 0s from both."""
-    if isinstance(sequences, np.ndarray) and sequences.ndim == 2:
-        items = sequences.astype(np.int64).ravel()
-        users = np.repeat(np.arange(len(sequences), dtype=np.int64), sequences.shape[1])
-    else:
-        lens = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
-        items = (
-            np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences])
-            if len(sequences)
-            else np.zeros(0, dtype=np.int64)
-        )
-        users = np.repeat(np.arange(len(sequences), dtype=np.int64), lens)
+    users, items = ragged.flatten(sequences)
     sess = None
     if sessions is not None:
-        if isinstance(sessions, np.ndarray) and sessions.ndim == 2:
-            sess = sessions.ravel()
-        else:
-            sess = np.concatenate([np.asarray(s) for s in sessions]) if len(sessions) else np.zeros(0)
+        sess = ragged.concat(sessions, dtype=np.asarray(sessions[0]).dtype if len(sessions) else np.int64)
         if len(sess) != len(items):
             raise ValueError("sessions must be aligned with sequences")
     keep = items > 0
     return users[keep], (items[keep], None if sess is None else sess[keep])
+
+
+def _flat(collections: Sequence[Collection[int]] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(user row, item id) int64 arrays of per-user collections, grouped by user in order; 0s dropped."""
+    users, items = ragged.flatten(collections)
+    keep = items > 0
+    return users[keep], items[keep]
 
 
 def _last_items(users: np.ndarray, items: np.ndarray, n_last: int) -> tuple[np.ndarray, np.ndarray]:

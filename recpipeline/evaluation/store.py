@@ -1,0 +1,74 @@
+"""The eval schema: write a day's metrics and gate decision, read them back, and the text report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from recpipeline import db
+from recpipeline.evaluation.gate import GateDecision
+from recpipeline.evaluation.registry import BEYOND_K, KS, METRICS, MODEL, methods, metric_label, split_label
+
+# The metrics `report_lines(compact=True)` shows (the demo summary and the evaluate task's log).
+COMPACT = [
+    *(("ndcg", 10), ("recall", 10), ("precision", 10), ("hit_rate", 10), ("map", 10), ("mrr", 0)),
+    *(("ndcg", max(KS)), ("recall", max(KS))),
+    *((name, BEYOND_K) for name in ("coverage", "novelty", "diversity")),
+]
+
+
+def _metric_rows(ds: date, model_id: str, results: dict[str, dict[str, float]]) -> Iterator[tuple]:
+    for method, report in results.items():
+        users = int(report["users"])
+        for key, value in report.items():
+            if key == "users":
+                continue
+            yield (ds, model_id, method, *split_label(key), float(value), users)
+
+
+def store(url: str, ds: date, model_id: str, results: dict[str, dict[str, float]], decision: GateDecision) -> None:
+    """Replace the model's metrics and gate decision for the day, in one transaction."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "eval_clear", {"ds": ds, "model_id": model_id})
+        db.copy_in(cur, "eval.metrics", ("ds", "model_id", "method", "metric", "k", "value", "users"),
+                   _metric_rows(ds, model_id, results))
+        db.execute(cur, "eval_insert_decision", {
+            "ds": ds, "model_id": model_id, "blessed": decision.blessed, "metric": decision.metric,
+            "candidate": decision.candidate, "best_baseline": decision.best_baseline,
+            "baseline": decision.baseline, "last_blessed": decision.last_blessed, "reason": decision.reason,
+        })
+
+
+def latest_model_id(url: str, ds: date) -> str | None:
+    """The model most recently evaluated for a day."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        rows = db.fetch_all(cur, "eval_decision_for_day", {"ds": ds})
+    return rows[0][0] if rows else None
+
+
+def report_lines(url: str, ds: date, compact: bool = False) -> list[str]:
+    """The metrics table (methods as columns) and the gate decision for a day."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        rows = db.fetch_all(cur, "eval_metrics_for_day", {"ds": ds})
+        decision = db.fetch_all(cur, "eval_decision_for_day", {"ds": ds})
+    if not rows:
+        return [f"no evaluation for {ds}: run the evaluate task first"]
+    table: dict[tuple[str, int], dict[str, float]] = {}
+    users = {}
+    for metric, k, method, value, n, _ in rows:
+        table.setdefault((metric, k), {})[method] = value
+        users[method] = n
+    order = [(name, k) for name, spec in METRICS.items() for k in spec.ks]
+    wanted = COMPACT if compact else order + sorted(set(table) - set(order))
+    keys = [key for key in wanted if key in table]
+    known = [m for m in methods() if m in users]
+    shown = known + sorted(set(users) - set(known))
+    lines = [f"evaluation for {ds} ({int(users.get(MODEL, 0)):,} users, full-catalogue ranking)",
+             f"  {'metric':14}" + "".join(f"{m:>14}" for m in shown)]
+    for metric, k in keys:
+        label = metric_label(metric, k)
+        lines.append(f"  {label:14}" + "".join(f"{table[(metric, k)].get(m, float('nan')):>14.4f}" for m in shown))
+    if decision:
+        model_id, blessed, *_, reason = decision[0]
+        lines.append(f"  gate: model {model_id} {'BLESSED' if blessed else 'NOT blessed'}: {reason}")
+    return lines
