@@ -1,5 +1,7 @@
 -- Validate the day's landed catalogue rows: one row per landed row with every reason that applies.
--- Creates temp table dq_items_flagged (dropped at commit).
+-- The first row of an item_id (by load, line) is kept; an exact copy of it is duplicate_row, another row
+-- with its id duplicate_item_id. Door defects (raw.items.defects) come first; control characters (C0,
+-- DEL, C1) are refused in every field. Creates temp table dq_items_flagged (dropped at commit).
 CREATE TEMP TABLE dq_items_flagged ON COMMIT DROP AS
 WITH src AS (
     SELECT r.*,
@@ -12,11 +14,17 @@ WITH src AS (
     WHERE r.ds = %(ds)s
 ), ranked AS (
     SELECT s.*,
-           row_number() OVER (PARTITION BY item_id_n ORDER BY load_id, line_no) AS id_rank
+           row_number() OVER w AS id_rank,
+           row(s.title, s.category, s.tags, s.brand, s.price, s.in_stock, s.updated_at)::text
+               = first_value(row(s.title, s.category, s.tags, s.brand, s.price, s.in_stock, s.updated_at)::text)
+                 OVER w AS same_as_first,
+           first_value(s.load_id) OVER w AS kept_load_id,
+           first_value(s.line_no) OVER w AS kept_line_no
     FROM src s
+    WINDOW w AS (PARTITION BY item_id_n ORDER BY load_id, line_no)
 )
 SELECT ranked.*,
-       array_remove(ARRAY[
+       coalesce(defects, '{}') || array_remove(ARRAY[
            CASE WHEN malformed THEN 'malformed_line' END,
            CASE WHEN item_id_n IS NULL THEN 'missing_item_id' END,
            CASE WHEN title_n IS NULL THEN 'missing_title' END,
@@ -26,11 +34,14 @@ SELECT ranked.*,
            CASE WHEN in_stock_n IS NOT NULL AND in_stock_n NOT IN ('true', 'false', '1', '0', 't', 'f')
                 THEN 'bad_in_stock' END,
            CASE WHEN nullif(btrim(updated_at), '') IS NOT NULL AND updated_at_n IS NULL THEN 'bad_updated_at' END,
-           CASE WHEN length(item_id) > %(max_id_len)s OR length(title) > %(max_text_len)s
+           CASE WHEN (length(item_id) > %(max_id_len)s OR length(title) > %(max_text_len)s
                   OR length(category) > %(max_text_len)s OR length(tags) > %(max_text_len)s
-                  OR length(brand) > %(max_id_len)s THEN 'too_long' END,
-           CASE WHEN concat(item_id, title, category, tags, brand) ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'
-                THEN 'control_chars' END,
-           CASE WHEN item_id_n IS NOT NULL AND id_rank > 1 THEN 'duplicate_item_id' END
+                  OR length(brand) > %(max_id_len)s OR length(price) > %(max_id_len)s
+                  OR length(in_stock) > %(max_id_len)s OR length(updated_at) > %(max_id_len)s)
+                  AND NOT coalesce('too_long' = ANY (defects), false) THEN 'too_long' END,
+           CASE WHEN concat_ws(' ', item_id, title, category, tags, brand, price, in_stock, updated_at)
+                     ~ '[\x01-\x1f\x7f-\x9f]' THEN 'control_chars' END,
+           CASE WHEN item_id_n IS NOT NULL AND id_rank > 1 AND same_as_first THEN 'duplicate_row' END,
+           CASE WHEN item_id_n IS NOT NULL AND id_rank > 1 AND NOT same_as_first THEN 'duplicate_item_id' END
        ], NULL) AS reasons
 FROM ranked;
