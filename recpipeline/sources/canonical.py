@@ -22,12 +22,17 @@ rows arrive (a direct COPY into raw.events took 24.7 s). The fallback path below
 
 Malformed files: when COPY refuses the file (a record with the wrong number of fields, a stray quote or
 carriage return, invalid UTF-8, a NUL byte) or the file holds a bare `\.` line (COPY's end-of-data
-marker, which would silently cut the file short), the file is re-read with Python's csv module instead,
-so nothing is lost at the door: a record with too few fields gets NULL for its missing columns, one with
-too many has the surplus fields joined with ',' into its last column (`value` / `updated_at`). Those
-records land for the data-quality stage to judge, their line_no is logged and listed in
-LoadResult.malformed. On that path blank lines (no data) are skipped without a line_no, and bytes that
-PostgreSQL text cannot hold (invalid UTF-8, NUL) land as U+FFFD.
+marker, which would silently cut the file short), the file is re-read record by record in Python
+instead, so nothing is lost at the door: a record with too few fields gets NULL for its missing columns,
+one with too many has the surplus fields joined with ',' into its last column (`value` / `updated_at`).
+Those records land for the data-quality stage to judge, their line_no is logged and listed in
+LoadResult.malformed. On that path blank lines (no data) are skipped without a line_no, and the door's
+rules (base) apply: NUL bytes and bytes that are not UTF-8 land backslash-escaped with the defect
+`nul_byte` / `invalid_utf8`, fields over FIELD_SIZE_LIMIT are cut (`too_long`). A quoted field may span
+lines (at most MAX_RECORD_LINES, LINE_LIMIT bytes); a record that spans lines but has the wrong number of
+fields, or a quote that does not close within those bounds, is a stray quote: its first line is read on
+its own (defect `unbalanced_quote`) and reading resumes at the next line, so a stray quote costs one
+record, never the lines after it.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ import csv
 import io
 import logging
 import re
-import sys
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import BinaryIO
@@ -49,12 +54,23 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from recpipeline.days import parse_day
-from recpipeline.sources.base import Adapter, LandingError, describe_header, fit_fields
+from recpipeline.sources.base import (
+    EARLIEST_DAY,
+    LINE_LIMIT,
+    Adapter,
+    LandingError,
+    clean_fields,
+    decode_line,
+    describe_header,
+    fit_fields,
+    read_lines,
+)
 from recpipeline.sources.staging import CHUNK_ROWS, Landing
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".csv", ".parquet")
 _END_MARKER = re.compile(rb"\n\\\.(?:\r?\n|\r|$)")
+MAX_RECORD_LINES = 100  # physical lines one quoted record may span on the record-by-record path
 
 
 def land_canonical(landing: Landing, path: Path, ds: date | None) -> None:
@@ -72,29 +88,35 @@ def plan(path: Path, ds: date | None) -> list[tuple[date, str, Path]]:
         day = ds or parse_day(path.parent.name)
         if day is None:
             raise LandingError(f"{path}: a single file needs --ds (its folder name is not a YYYY-MM-DD date)")
-        return [(day, _target_of(path), path)]
+        return [(_plausible(day, path), _target_of(path), path)]
     files = _day_files(path)
     if files:
         day = ds or parse_day(path.name)
         if day is None:
             raise LandingError(f"{path}: folder name is not a YYYY-MM-DD date; pass --ds")
-        return [(day, target, file) for target, file in files]
+        return [(_plausible(day, path), target, file) for target, file in files]
     days = sorted((d, p) for p in path.iterdir() if p.is_dir() and (d := parse_day(p.name)) is not None)
     if not days:
-        raise LandingError(
-            f"{path}: no events/items files ({', '.join(SUFFIXES)}) and no YYYY-MM-DD day folders"
-        )
+        raise LandingError(f"{path}: no events/items files ({', '.join(SUFFIXES)}) and no YYYY-MM-DD day folders")
     if ds is not None:
         days = [(d, p) for d, p in days if d == ds]
         if not days:
             raise LandingError(f"{path}: no day folder {ds.isoformat()}")
     out = []
     for day, folder in days:
+        _plausible(day, folder)
         files = _day_files(folder)
         if not files:
             raise LandingError(f"{folder}: day folder holds no events or items file ({', '.join(SUFFIXES)})")
         out += [(day, target, file) for target, file in files]
     return out
+
+
+def _plausible(day: date, path: Path) -> date:
+    """`day` itself; a LandingError if it is before EARLIEST_DAY."""
+    if day < EARLIEST_DAY:
+        raise LandingError(f"{path}: day {day} is before the earliest plausible day {EARLIEST_DAY}")
+    return day
 
 
 def _day_files(folder: Path) -> list[tuple[str, Path]]:
@@ -140,7 +162,7 @@ def _land_csv(landing: Landing, target: str, path: Path, ds: date) -> None:
     else:
         cur.execute("ROLLBACK TO SAVEPOINT canonical_copy")
         log.warning("%s: COPY cannot take it as is (%s); re-reading it record by record", path, reason)
-        rows = landing.copy_rows(target, _python_rows(path, ds, len(columns), malformed))
+        rows = landing.copy_rows(target, _python_rows(landing, path, ds, len(columns), malformed))
         if malformed:
             shown = ", ".join(map(str, malformed[:10])) + (" ..." if len(malformed) > 10 else "")
             log.warning("%s: %d record(s) with a wrong field count landed as is: %s", path, len(malformed), shown)
@@ -152,21 +174,80 @@ def _read_header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
-def _python_rows(path: Path, ds: date, width: int, malformed: list[int]) -> Iterator[tuple]:
-    """(ds, line_no, *fields) per record, fitted to `width` fields; wrong-width record numbers -> malformed."""
-    csv.field_size_limit(sys.maxsize)  # an unterminated quote may swallow the rest of the file into one field
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        reader = csv.reader(line.replace("\x00", "\ufffd") for line in f)
-        next(reader, None)  # the header, already checked
-        line_no = 0
-        for record in reader:
-            if not record:
-                continue
-            line_no += 1
-            if len(record) != width:
-                malformed.append(line_no)
-                record = fit_fields(record, width, ",")
-            yield (ds, line_no, *record)
+def _python_rows(landing: Landing, path: Path, ds: date, width: int, malformed: list[int]) -> Iterator[tuple]:
+    """(ds, line_no, *fields) per record, fitted to `width` fields; wrong widths -> malformed, defects flagged."""
+    lines = read_lines(path)
+    next(lines, None)  # the header, already checked
+    line_no = 0
+    for record, defects in _records(lines, width):
+        if not record:
+            continue
+        line_no += 1
+        if len(record) != width:
+            malformed.append(line_no)
+            record = fit_fields(record, width, ",")
+        record = clean_fields(record, defects)
+        landing.flag(line_no, defects)
+        yield (ds, line_no, *record)
+
+
+def _records(lines: Iterable[tuple[int, bytes, bool]], width: int) -> Iterator[tuple[list[str], list[str]]]:
+    """CSV records and their door defects; a stray quote swallows no line after its own (module docstring)."""
+    pending: deque[tuple[int, bytes, bool]] = deque()
+    source = iter(lines)
+    while first := (pending.popleft() if pending else next(source, None)):
+        texts = [decode_line(first[1])]
+        open_quote = _ends_open(texts[0], False)
+        size = len(first[1])
+        taken = [first]
+        while open_quote and len(taken) < MAX_RECORD_LINES and size <= LINE_LIMIT:
+            more = pending.popleft() if pending else next(source, None)
+            if more is None:
+                break
+            taken.append(more)
+            texts.append(decode_line(more[1]))
+            size += len(more[1])
+            open_quote = _ends_open(texts[-1], True)
+        defects = ["too_long"] if any(cut for _, _, cut in taken) else []
+        record = _parse(texts)
+        if open_quote or (len(taken) > 1 and len(record) != width):
+            pending.extendleft(reversed(taken[1:]))
+            record = _parse(texts[:1])
+            defects = (["too_long"] if first[2] else []) + ["unbalanced_quote"]
+        yield record, defects
+
+
+def _parse(texts: list[str]) -> list[str]:
+    """The one CSV record in `texts` (csv's lenient rules); a carriage return mid-line is taken literally."""
+    try:
+        return next(csv.reader(texts), [])
+    except csv.Error:
+        return "".join(texts).rstrip("\r\n").split(",")
+
+
+def _ends_open(text: str, inside: bool) -> bool:
+    """Whether a quoted field is still open at the end of `text` (csv's rules), starting inside one or not."""
+    if '"' not in text:
+        return inside
+    i, n, state = 0, len(text), "quoted" if inside else "start"
+    while i < n:
+        c = text[i]
+        if state == "quoted":
+            j = text.find('"', i)
+            if j < 0:
+                return True
+            i, state = j + 1, "quote"
+            continue
+        if state == "quote" and c == '"':
+            state = "quoted"
+        elif c in ",\r\n":
+            state = "start"
+        elif state == "start" and c == '"':
+            state = "quoted"
+        elif state != "field":
+            state = "field"
+        i += 1
+    return state == "quoted"
 
 
 class _EndMarkerWatch:

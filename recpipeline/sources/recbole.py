@@ -4,17 +4,21 @@ header of `name:type` fields (types token, token_seq, float, float_seq), e.g.
 
 PATH: the .inter file, or a folder holding exactly one *.inter; NAME.item is looked up beside it.
 line_no: the 1-based data line (the header is not counted; blank lines are skipped but counted).
+Several .inter files of one day land side by side (one load per file and ds); landing a file again
+replaces its own load.
 
 Events: user_id and item_id as they are; timestamp (unix seconds, float) -> 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z'
 UTC, a non-numeric one kept as-is. event_type is 'purchase' (RecBole's benchmark sets are ratings,
 reviews and purchases) unless a column event_type / behavior_type / behavior / action_type says otherwise
 (Taobao's pv/buy/... are mapped, other values kept). session_id from a session_id column; event_id from
-an event_id column, else 'rb-<line_no>'. Other columns (rating, review text, ...) have no canonical
-place and are not landed. Without a timestamp column, timestamps are synthesised from the order of the
-file: a user's k-th interaction (0-based) at ds 00:00:00 UTC + k minutes.
+an event_id column, else 'rb-<digest of (user, item, event type, timestamp)>' (base.content_id), so an
+exact duplicate is quarantined as a duplicate of the row it copies. Other columns (rating, review text,
+...) have no canonical place and are not landed. Without a timestamp column, timestamps are synthesised
+from the order of the file: a user's k-th interaction (0-based) at ds 00:00:00 UTC + k minutes.
 
-ds: --ds; else each row's UTC date, rows with an unreadable timestamp under the latest date seen;
-without a timestamp column, 2020-01-01 (SYNTHETIC_DS).
+ds: --ds; else each row's UTC date when plausible (base: from 2000-01-01 to the load time), rows with an
+unreadable or implausible timestamp under the load's day (the UTC date of the load); without a
+timestamp column, 2020-01-01 (SYNTHETIC_DS).
 
 Items: NAME.item rows with fields mapped by column name: item_id; title from title / movie_title /
 item_name / name (a token_seq keeps its space-separated text; the placeholder "item <id>" when the file
@@ -28,7 +32,8 @@ which finds it for every day.
 
 Malformed lines: too few fields -> NULL for the missing ones; too many -> the surplus joined with a tab
 into the last column. They land, for the data-quality stage to judge, and are listed in
-LoadResult.malformed.
+LoadResult.malformed. No quoting: a quote is an ordinary character. Bytes and field sizes follow the
+door's rules (base); a byte-order mark before the header is dropped.
 """
 
 from __future__ import annotations
@@ -45,8 +50,12 @@ from recpipeline.sources.base import (
     SYNTHETIC_DS,
     Adapter,
     LandingError,
+    clean_fields,
+    content_id,
+    decode_line,
     event_type_of,
     fit_fields,
+    read_lines,
     single_file,
 )
 from recpipeline.sources.staging import Landing
@@ -64,8 +73,8 @@ class AtomicFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with path.open(encoding="utf-8", errors="replace", newline="\n") as f:
-            header = f.readline().rstrip("\r\n").lstrip("\ufeff")
+        first = next(read_lines(path), (0, b"", False))[1]
+        header = first.decode("utf-8", "replace").rstrip("\r\n")
         fields = header.split("\t") if header else []
         if not fields or not all(":" in h for h in fields):
             raise LandingError(f"{path}: not a RecBole atomic file; the header must be tab-separated name:type")
@@ -85,31 +94,31 @@ class AtomicFile:
             raise LandingError(f"{self.path}: no {name} column (columns: {self.names})")
         return position
 
-    def records(self) -> Iterator[tuple[int, list[str], bool]]:
-        """(data line number, fields fitted to the header width, whether the width was wrong)."""
+    def records(self) -> Iterator[tuple[int, list[str | None], bool, list[str]]]:
+        """(data line number, fields fitted to the header width, whether the width was wrong, door defects)."""
         width = len(self.names)
-        with self.path.open(encoding="utf-8", errors="replace", newline="\n") as f:
-            f.readline()
-            for line_no, line in enumerate(f, start=1):
-                line = line.rstrip("\r\n").replace("\x00", "\ufffd")
-                if not line:
-                    continue
-                fields = line.split("\t")
-                wrong = len(fields) != width
-                yield line_no, (fit_fields(fields, width, "\t") if wrong else fields), wrong
+        for physical, line, cut in read_lines(self.path):
+            text = decode_line(line).rstrip("\r\n")
+            if physical == 1 or (not text and not cut):
+                continue
+            defects = ["too_long"] if cut else []
+            fields: list[str | None] = list(text.split("\t"))
+            wrong = len(fields) != width
+            if wrong:
+                fields = fit_fields(fields, width, "\t")
+            yield physical - 1, clean_fields(fields, defects), wrong, defects
 
 
 def land_recbole(landing: Landing, path: Path, ds: date | None) -> None:
     """Land NAME.inter as events (per ds) and NAME.item (or synthesised items) under the earliest ds."""
     inter = AtomicFile(single_file(path, "*.inter", "RecBole .inter file"))
-    counts: Counter[date | None] = Counter()
-    malformed: defaultdict[date | None, list[int]] = defaultdict(list)
+    counts: Counter[date] = Counter()
+    malformed: defaultdict[date, list[int]] = defaultdict(list)
     first_seen: dict[str, int] = {}
     landing.begin("events")
-    landing.copy_rows("events", _event_rows(inter, ds, counts, malformed, first_seen))
+    landing.copy_rows("events", _event_rows(landing, inter, ds, counts, malformed, first_seen))
     if ds is not None:
         counts[ds] += 0
-    landing.place_undated("events", inter.path, counts, malformed)
     if not counts:
         log.warning("%s: no rows; nothing landed", inter.path)
         return
@@ -121,7 +130,7 @@ def land_recbole(landing: Landing, path: Path, ds: date | None) -> None:
     if item_path.is_file():
         catalogue = AtomicFile(item_path)
         bad: list[int] = []
-        rows = landing.copy_rows("items", _catalogue_rows(catalogue, items_ds, bad))
+        rows = landing.copy_rows("items", _catalogue_rows(landing, catalogue, items_ds, bad))
         landing.finish("items", item_path, {items_ds: rows}, {items_ds: bad})
     else:
         rows = landing.copy_rows("items", _synthetic_items(first_seen, items_ds))
@@ -129,10 +138,11 @@ def land_recbole(landing: Landing, path: Path, ds: date | None) -> None:
 
 
 def _event_rows(
+    landing: Landing,
     inter: AtomicFile,
     ds: date | None,
-    counts: Counter[date | None],
-    malformed: defaultdict[date | None, list[int]],
+    counts: Counter[date],
+    malformed: defaultdict[date, list[int]],
     first_seen: dict[str, int],
 ) -> Iterator[tuple]:
     user_col, item_col = inter.require("user_id"), inter.require("item_id")
@@ -143,14 +153,14 @@ def _event_rows(
     base_day = ds or SYNTHETIC_DS
     stamps: list[str] = []
     if ts_col is None:  # order only: synthesise, fitting every user's events into the day (one counting pass)
-        per_user = Counter(fields[user_col] for _, fields, _ in inter.records())
+        per_user = Counter(fields[user_col] for _, fields, _, _ in inter.records())
         stamps = synthetic_stamps(base_day, max(per_user.values(), default=0))
     position: Counter[str] = Counter()
-    for line_no, fields, wrong in inter.records():
+    for line_no, fields, wrong, defects in inter.records():
         user_id, item_id = fields[user_col], fields[item_col]
         if ts_col is not None:
-            ts, day = unix_to_iso(fields[ts_col])
-            day = ds or day
+            ts, ts_day = unix_to_iso(fields[ts_col])
+            day = landing.day_for(ds, ts_day)
         else:
             ts = stamps[position[user_id]]
             position[user_id] += 1
@@ -158,16 +168,16 @@ def _event_rows(
         counts[day] += 1
         if wrong:
             malformed[day].append(line_no)
-        if item_id:
+        landing.flag(line_no, defects)
+        if item_id and not defects:  # a row with door defects is quarantined; its fields name no catalogue item
             first_seen.setdefault(item_id, line_no)
         event_type = EVENT_TYPE if type_col is None else event_type_of(fields[type_col])
-        event_id = fields[id_col] if id_col is not None else f"rb-{line_no}"
+        event_id = fields[id_col] if id_col is not None else content_id("rb", user_id, item_id, event_type, ts)
         session_id = fields[session_col] if session_col is not None else None
         yield (day, line_no, event_id, user_id, item_id, event_type, ts, session_id, None, None)
 
 
-
-def _catalogue_rows(catalogue: AtomicFile, day: date, malformed: list[int]) -> Iterator[tuple]:
+def _catalogue_rows(landing: Landing, catalogue: AtomicFile, day: date, malformed: list[int]) -> Iterator[tuple]:
     item_col = catalogue.require("item_id")
     title_col = catalogue.index(*TITLE_COLUMNS)
     category_col = catalogue.index(*CATEGORY_COLUMNS)
@@ -183,9 +193,10 @@ def _catalogue_rows(catalogue: AtomicFile, day: date, malformed: list[int]) -> I
             return joiner.join(value.split())
         return value
 
-    for line_no, fields, wrong in catalogue.records():
+    for line_no, fields, wrong, defects in catalogue.records():
         if wrong:
             malformed.append(line_no)
+        landing.flag(line_no, defects)
         item_id = fields[item_col]
         title = field(fields, title_col) if title_col is not None else f"item {item_id}"
         yield (
@@ -207,4 +218,4 @@ def _synthetic_items(first_seen: dict[str, int], day: date) -> Iterator[tuple]:
         yield (day, line_no, item_id, f"item {item_id}", None, None, None, None, "true", None)
 
 
-ADAPTER = Adapter("recbole", land_recbole, "RecBole atomic files NAME.inter (+ NAME.item), tab-separated")
+ADAPTER = Adapter("recbole", land_recbole, "RecBole atomic files NAME.inter (+ NAME.item), tab-separated", appends=True)

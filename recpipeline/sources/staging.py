@@ -5,6 +5,14 @@ text); `finish` then makes one raw.loads row per ds found there, replacing any e
 (ds, source, target) (its raw rows are deleted with it), and moves the rows into
 raw.<target> with a single INSERT ... SELECT. It all runs in the caller's transaction, so a failure
 anywhere leaves nothing half-landed, and re-landing a date gives the same rows, never duplicates.
+Formats whose adapter `appends` (taobao, seqfile, recbole: files without a per-day layout) replace only
+the earlier load of the same (ds, source, target) *and the same file* (same resolved path or same bytes),
+so several files of one day add up and landing one file twice changes nothing.
+
+Door defects (base.clean_fields: invalid_utf8, nul_byte, too_long, unbalanced_quote) are noted per line_no
+with `flag` and written to raw.<target>.defects; the data-quality stage quarantines those rows with them.
+Rows are placed under a ds with `day_for` (base's timestamp rule; the load's day is --ds, else the UTC
+date of `loaded_at`).
 
 Rows travel as CSV with every non-NULL value quoted and FORCE_NULL on every column: an empty field
 lands as NULL, and no value can be mistaken for a NULL marker or COPY's end-of-data line.
@@ -13,18 +21,18 @@ lands as NULL, and no value can be mistaken for a NULL marker or COPY's end-of-d
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import psycopg2.extensions
 
 from recpipeline.events import EVENT_COLUMNS, ITEM_COLUMNS
-from recpipeline.sources.base import LandingError, LoadResult
+from recpipeline.sources.base import EARLIEST_DAY, FUTURE_SLACK, LandingError, LoadResult
 
 TARGETS: dict[str, tuple[str, ...]] = {"events": EVENT_COLUMNS, "items": ITEM_COLUMNS}
 REPLACE_LOCK_CLASS = 715_002  # pg_advisory_xact_lock class serialising replacement of one (ds, source, target)
@@ -35,12 +43,42 @@ COPY_READ_SIZE = 1 << 20
 class Landing:
     """Collects the loads of one transaction; `results` lists them in the order they were made."""
 
-    def __init__(self, cur: psycopg2.extensions.cursor, source: str, fmt: str) -> None:
+    def __init__(
+        self,
+        cur: psycopg2.extensions.cursor,
+        source: str,
+        fmt: str,
+        appends: bool = False,
+        loaded_at: datetime | None = None,
+    ) -> None:
         self.cur = cur
         self.source = source
         self.format = fmt
+        self.appends = appends
+        self.loaded_at = loaded_at or datetime.now(UTC)
         self.results: list[LoadResult] = []
-        self._paths: dict[tuple[date, str], str] = {}
+        self._paths: dict[tuple[date, str, str], str] = {}
+        self._defects: dict[int, list[str]] = {}
+        self._identities: dict[Path, tuple[str, str | None]] = {}
+
+    @property
+    def latest_day(self) -> date:
+        """The last plausible day of an event timestamp: the day of the load time plus FUTURE_SLACK."""
+        return (self.loaded_at + FUTURE_SLACK).date()
+
+    def day_for(self, ds: date | None, ts_day: date | None) -> date:
+        """Where a row lands: --ds if given, else its timestamp's day if plausible, else the load's day."""
+        if ds is not None:
+            return ds
+        if ts_day is not None and EARLIEST_DAY <= ts_day <= self.latest_day:
+            return ts_day
+        return self.loaded_at.date()
+
+    def flag(self, line_no: int, defects: Sequence[str]) -> None:
+        """Note door defects of the staged row `line_no` (written to raw.<target>.defects by finish)."""
+        if defects:
+            codes = self._defects.setdefault(line_no, [])
+            codes += [d for d in defects if d not in codes]
 
     @staticmethod
     def columns(target: str) -> tuple[str, ...]:
@@ -49,6 +87,7 @@ class Landing:
     def begin(self, target: str, ds: date | None = None) -> None:
         """A fresh, empty staging table for `target`; `ds` is the default for rows COPYed without one."""
         table = _stage(target)
+        self._defects = {}
         cols = ", ".join(f"{c} text" for c in TARGETS[target])
         self.cur.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
         self.cur.execute(
@@ -79,21 +118,15 @@ class Landing:
         self.cur.copy_expert(sql, stream, size=COPY_READ_SIZE)
         return self.cur.rowcount
 
-    def place_undated(self, target: str, path: Path | str, counts: Counter, malformed: defaultdict) -> date | None:
-        """Staged rows without a ds (unreadable timestamps) go under the latest ds seen; returns it, if any.
-
-        `counts` / `malformed` are the adapter's per-ds tallies (key None = undated), updated in place.
-        """
-        undated = counts.pop(None, 0)
-        if not undated:
-            return None
-        if not counts:
-            raise LandingError(f"{path}: no readable timestamp to place rows under a ds; pass --ds")
-        latest = max(counts)
-        self.cur.execute(f"UPDATE {_stage(target)} SET ds = %s WHERE ds IS NULL", (latest,))
-        counts[latest] += undated
-        malformed[latest] += malformed.pop(None, [])
-        return latest
+    def _identity(self, path: Path) -> tuple[str, str | None]:
+        """A landed file's resolved path and SHA-256 of its bytes (None for what is not a regular file)."""
+        if path not in self._identities:
+            digest = None
+            if path.is_file():
+                with path.open("rb") as f:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+            self._identities[path] = (str(path.resolve()), digest)
+        return self._identities[path]
 
     def finish(
         self,
@@ -107,31 +140,33 @@ class Landing:
         `counts` is the number of staged rows per ds, as the adapter counted them; a ds with 0 rows still
         gets a load, so re-landing an emptied file replaces the old rows. The moved count is checked.
         """
+        file_path, digest = self._identity(Path(path))
         path = str(path)
+        scope = file_path if self.appends else ""
         load_ids: dict[date, int] = {}
         results = []
         for ds in sorted(counts):
-            if (ds, target) in self._paths:
+            if (ds, target, scope) in self._paths:
                 raise LandingError(
-                    f"{target} for {ds} would land twice in one call: from {self._paths[ds, target]} and {path}"
+                    f"{target} for {ds} would land twice in one call: from {self._paths[ds, target, scope]} and {path}"
                 )
-            self._paths[ds, target] = path
+            self._paths[ds, target, scope] = path
             self.cur.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (REPLACE_LOCK_CLASS, f"{ds}|{self.source}|{target}"),
             )
+            same = "AND (file_path = %s OR file_sha256 = %s)" if self.appends else ""
+            replaced = (ds, self.source, target, file_path, digest) if self.appends else (ds, self.source, target)
             self.cur.execute(
                 f"DELETE FROM raw.{target} WHERE load_id IN (SELECT load_id FROM raw.loads"
-                " WHERE ds = %s AND source = %s AND target = %s)",
-                (ds, self.source, target),
+                f" WHERE ds = %s AND source = %s AND target = %s {same})",
+                replaced,
             )
+            self.cur.execute(f"DELETE FROM raw.loads WHERE ds = %s AND source = %s AND target = %s {same}", replaced)
             self.cur.execute(
-                "DELETE FROM raw.loads WHERE ds = %s AND source = %s AND target = %s", (ds, self.source, target)
-            )
-            self.cur.execute(
-                "INSERT INTO raw.loads (ds, source, format, target, path, rows_landed)"
-                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING load_id",
-                (ds, self.source, self.format, target, path, counts[ds]),
+                "INSERT INTO raw.loads (ds, source, format, target, path, rows_landed, file_path, file_sha256)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING load_id",
+                (ds, self.source, self.format, target, path, counts[ds], file_path, digest),
             )
             load_ids[ds] = self.cur.fetchone()[0]
             bad = tuple(sorted((malformed or {}).get(ds, ())))
@@ -153,6 +188,14 @@ class Landing:
                 (list(load_ids), list(load_ids.values())),
             )
         moved = self.cur.rowcount if load_ids else 0
+        if self._defects and load_ids:
+            lines = list(self._defects)
+            self.cur.execute(
+                f"UPDATE raw.{target} r SET defects = string_to_array(d.codes, ',')"
+                " FROM unnest(%s::int[], %s::text[]) AS d (line_no, codes)"
+                " WHERE r.load_id = ANY(%s) AND r.line_no = d.line_no",
+                (lines, [",".join(self._defects[n]) for n in lines], list(load_ids.values())),
+            )
         for result in results:
             if result.malformed:
                 self.cur.execute(
