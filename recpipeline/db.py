@@ -5,7 +5,6 @@ Bulk data moves with COPY (`copy_in` / `copy_frame` / `copy_chunks`); SQL text c
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import logging
@@ -83,25 +82,29 @@ def fetch_all(cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any]
 
 
 def _csv_buffer(rows: Iterable[Sequence[Any]]) -> io.StringIO:
+    r"""CSV for COPY that no text can subvert: NULL is the unquoted empty field, every value is quoted.
+
+    A quoted value is never NULL (even `\N` or ''), and a quoted `\.` is never COPY's end-of-data marker.
+    """
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
     for row in rows:
-        writer.writerow(["\\N" if v is None else v for v in row])
+        buf.write(",".join("" if v is None else '"' + str(v).replace('"', '""') + '"' for v in row))
+        buf.write("\n")
     buf.seek(0)
     return buf
 
 
 def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], rows: Iterable) -> int:
-    """COPY `rows` (tuples; None -> NULL) into `table(columns)`; returns the row count."""
+    """COPY `rows` (tuples; None -> NULL; any text verbatim) into `table(columns)`; returns the row count."""
     buf = _csv_buffer(rows)
-    return copy_buffer(cur, table, columns, buf)
+    return copy_buffer(cur, table, columns, buf, null="")
 
 
 def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], buf: Any,
-                binary: bool = False) -> int:
-    """COPY a buffer into `table(columns)`: CSV text (NULL written as \\N), or PostgreSQL's binary format."""
+                binary: bool = False, null: str = "\\N") -> int:
+    """COPY a buffer into `table(columns)`: CSV text (NULL written as `null`), or PostgreSQL's binary format."""
     cols = ", ".join(columns)
-    options = "FORMAT binary" if binary else "FORMAT csv, NULL '\\N'"
+    options = "FORMAT binary" if binary else f"FORMAT csv, NULL '{null}'"
     cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH ({options})", buf)
     return cur.rowcount
 
@@ -175,11 +178,9 @@ class _Prefetch:
 
 
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: Any) -> int:
-    """COPY a pandas DataFrame whose columns match `table`'s names (arrays as PostgreSQL literals)."""
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=False, na_rep="\\N", lineterminator="\n")
-    buf.seek(0)
-    return copy_buffer(cur, table, list(frame.columns), buf)
+    """COPY a pandas DataFrame whose columns match `table`'s names (arrays as PostgreSQL literals; NaN -> NULL)."""
+    values = frame.astype(object).where(frame.notna(), None)
+    return copy_in(cur, table, list(frame.columns), values.itertuples(index=False, name=None))
 
 
 def pg_array(values: Iterable[Any]) -> str:
