@@ -31,6 +31,7 @@ test-fast: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check --preview --select AIR dags/
 
 airflow: setup

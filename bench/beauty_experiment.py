@@ -71,22 +71,36 @@ def main(argv: list[str] | None = None) -> int:
     code = EVENT_CODES["purchase"]  # a review stands for a purchase; every target weighs the same
     events = [np.full(len(s), code, dtype=np.int32) for s in seqs]
     split = leave_one_out(seqs, events)
-    data = TrainingSet(n_items, split.train_sequences, split.train_events, content,
-                       item_counts(split.train_sequences, n_items))
-    print(f"users {len(seqs)} items {n_items} train positions {sum(len(s) - 1 for s in data.sequences)} "
-          f"params {json.dumps(params.to_dict(), sort_keys=True)}", flush=True)
+    data = TrainingSet(
+        n_items, split.train_sequences, split.train_events, content, item_counts(split.train_sequences, n_items)
+    )
+    print(
+        f"users {len(seqs)} items {n_items} train positions {sum(len(s) - 1 for s in data.sequences)} "
+        f"params {json.dumps(params.to_dict(), sort_keys=True)}",
+        flush=True,
+    )
     model = train(data, params, validation=split.validation, log=lambda m: print(m, flush=True))
     train_seconds = time.perf_counter() - t0
     test = evaluate(model, *split.test, ks=(10, 20))
     total = time.perf_counter() - t0
-    print(f"model HR@10 {test['hit_rate@10']:.4f} NDCG@10 {test['ndcg@10']:.4f} "
-          f"HR@20 {test['hit_rate@20']:.4f} NDCG@20 {test['ndcg@20']:.4f}  ({total:.0f}s total)", flush=True)
+    print(
+        f"model HR@10 {test['hit_rate@10']:.4f} NDCG@10 {test['ndcg@10']:.4f} "
+        f"HR@20 {test['hit_rate@20']:.4f} NDCG@20 {test['ndcg@20']:.4f}  ({total:.0f}s total)",
+        flush=True,
+    )
     if args.record:
         best = max(model.history, key=lambda r: r.get("val_ndcg@10", 0.0))
-        rec = {"tag": args.tag, "params": params.to_dict(), "test": test, "best_epoch": best["epoch"],
-               "best_val": {k: v for k, v in best.items() if k.startswith("val_")},
-               "epochs_run": len(model.history), "train_seconds": train_seconds, "total_seconds": total,
-               "sec_per_epoch": float(np.mean([r["seconds"] for r in model.history]))}
+        rec = {
+            "tag": args.tag,
+            "params": params.to_dict(),
+            "test": test,
+            "best_epoch": best["epoch"],
+            "best_val": {k: v for k, v in best.items() if k.startswith("val_")},
+            "epochs_run": len(model.history),
+            "train_seconds": train_seconds,
+            "total_seconds": total,
+            "sec_per_epoch": float(np.mean([r["seconds"] for r in model.history])),
+        }
         with open(args.record, "a") as fh:
             fh.write(json.dumps(rec) + "\n")
     return 0

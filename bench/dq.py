@@ -79,8 +79,10 @@ def main() -> None:
             t_ref = time.perf_counter() - t
             conn.rollback()
         print(f"{n:,} events in one day; landed in {t_land:.1f}s ({n / t_land:,.0f} rows/s)")
-        print(f"validated: accepted {report.accepted['events']:,} rejected {report.rejected['events']:,} "
-              f"in {t_dq:.1f}s = {n / t_dq:,.0f} rows/s")
+        print(
+            f"validated: accepted {report.accepted['events']:,} rejected {report.rejected['events']:,} "
+            f"in {t_dq:.1f}s = {n / t_dq:,.0f} rows/s"
+        )
         print(f"data_quality {t_dq:.1f}s / plain typed copy {t_ref:.1f}s = {t_dq / t_ref:.2f}x")
 
 

@@ -37,8 +37,10 @@ PUBLISHED = {  # Amazon Beauty, full ranking (../shared/data/README.md)
 
 
 def line(name: str, report: dict[str, float]) -> str:
-    return (f"{name} HR@10 {report['hit_rate@10']:.4f} NDCG@10 {report['ndcg@10']:.4f} "
-            f"HR@20 {report['hit_rate@20']:.4f} NDCG@20 {report['ndcg@20']:.4f}")
+    return (
+        f"{name} HR@10 {report['hit_rate@10']:.4f} NDCG@10 {report['ndcg@10']:.4f} "
+        f"HR@20 {report['hit_rate@20']:.4f} NDCG@20 {report['ndcg@20']:.4f}"
+    )
 
 
 def main() -> None:
@@ -48,8 +50,13 @@ def main() -> None:
     ap.add_argument("--cell", default="gru", choices=["gru", "lstm"])
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--database-url")
-    ap.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                    help="extra ModelParams, e.g. --set embedding_dim=128 --set use_content=false")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="extra ModelParams, e.g. --set embedding_dim=128 --set use_content=false",
+    )
     args = ap.parse_args()
 
     from recpipeline.loo import item_counts, leave_one_out
@@ -62,9 +69,12 @@ def main() -> None:
     landed = sources.land(url, args.format, args.path, ds=DS, source=f"bench-{args.format}")
     report = quality.validate_day(url, DS, settings)
     built = features.build_features(url, DS, settings)
-    print(f"landed {sum(r.rows for r in landed if r.target == 'events'):,} events; accepted "
-          f"{report.accepted['events']:,}, rejected {report.rejected['events']:,}; features: {built['users']:,} "
-          f"users, {built['items']:,} items ({time.perf_counter() - t0:.0f}s)", flush=True)
+    print(
+        f"landed {sum(r.rows for r in landed if r.target == 'events'):,} events; accepted "
+        f"{report.accepted['events']:,}, rejected {report.rejected['events']:,}; features: {built['users']:,} "
+        f"users, {built['items']:,} items ({time.perf_counter() - t0:.0f}s)",
+        flush=True,
+    )
 
     items = features.load_item_table(url, DS)
     seqs = features.load_sequences(url, DS)
@@ -83,8 +93,13 @@ def main() -> None:
         kind = type(defaults[key])
         overrides[key] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     params = ModelParams.from_dict({**params.to_dict(), **overrides}).validated()
-    data = TrainingSet(items.n_items, split.train_sequences, split.train_events, content,
-                       item_counts(split.train_sequences, items.n_items))
+    data = TrainingSet(
+        items.n_items,
+        split.train_sequences,
+        split.train_events,
+        content,
+        item_counts(split.train_sequences, items.n_items),
+    )
     model = train(data, params, validation=split.validation, log=lambda m: print(m, flush=True))
 
     ks = (10, 20)
@@ -96,12 +111,16 @@ def main() -> None:
     pop = baselines.popularity(before_test, max(ks), exclude=hist)
     pop_report = metrics.single_target_report(metrics.single_target_ranks(pop, targets), ks)
 
-    print(f"\nAmazon-style leave-one-out, {len(targets):,} users, full ranking over {items.n_items:,} items, "
-          f"cell {args.cell}, {time.perf_counter() - t0:.0f}s total")
+    print(
+        f"\nAmazon-style leave-one-out, {len(targets):,} users, full ranking over {items.n_items:,} items, "
+        f"cell {args.cell}, {time.perf_counter() - t0:.0f}s total"
+    )
     for name, (h10, n10, h20, n20) in PUBLISHED.items():
         print(f"  published {name:28} HR@10 {h10:.4f} NDCG@10 {n10:.4f} HR@20 {h20:.4f} NDCG@20 {n20:.4f}")
-    print(f"  ratio to ICLRec: HR@10 {model_report['hit_rate@10'] / 0.0744:.2f}x, "
-          f"NDCG@10 {model_report['ndcg@10'] / 0.0403:.2f}x")
+    print(
+        f"  ratio to ICLRec: HR@10 {model_report['hit_rate@10'] / 0.0744:.2f}x, "
+        f"NDCG@10 {model_report['ndcg@10'] / 0.0403:.2f}x"
+    )
     print(line("model", model_report))
     print(line("popularity", pop_report))
 

@@ -101,8 +101,9 @@ def main() -> None:
 
     def project_write() -> int:
         publish_id = publish.plan_scoring(url, DS)
-        block = publish.result_rows(DS, publish_id, 0, "bench", user_ids, item_ids, top.items, top.scores, reasons,
-                                    reason_scores, "model")
+        block = publish.result_rows(
+            DS, publish_id, 0, "bench", user_ids, item_ids, top.items, top.scores, reasons, reason_scores, "model"
+        )
         rows = publish.write_shard(url, DS, publish_id, 0, [block])
         publish.publish_day(url, DS, publish_id, "bench", shards=1)
         return rows
@@ -119,12 +120,21 @@ def main() -> None:
             t_write.append(time.perf_counter() - t)
             if not csv_path.exists():  # the same rows as CSV, exported by PostgreSQL itself (not timed)
                 with db.connect(url) as conn, conn.cursor() as cur, open(csv_path, "w") as f:
-                    cur.copy_expert(f"COPY (SELECT {cols} FROM recs.results) TO STDOUT WITH (FORMAT csv, NULL '\\N')",
-                                    f)
+                    cur.copy_expert(
+                        f"COPY (SELECT {cols} FROM recs.results) TO STDOUT WITH (FORMAT csv, NULL '\\N')", f
+                    )
             reset(url)
             t = time.perf_counter()
-            subprocess.run([psql, url, "-q", "-c", f"\\copy public.bench_copy_reference ({cols}) FROM '{csv_path}' "
-                            "WITH (FORMAT csv, NULL '\\N')"], check=True)
+            subprocess.run(
+                [
+                    psql,
+                    url,
+                    "-q",
+                    "-c",
+                    f"\\copy public.bench_copy_reference ({cols}) FROM '{csv_path}' WITH (FORMAT csv, NULL '\\N')",
+                ],
+                check=True,
+            )
             t_copy.append(time.perf_counter() - t)
             with db.connect(url) as conn, conn.cursor() as cur:
                 cur.execute("SELECT count(*) FROM public.bench_copy_reference")
@@ -132,8 +142,10 @@ def main() -> None:
             assert copied == rows, (copied, rows)
     w, c = statistics.median(t_write), statistics.median(t_copy)
     runs = ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(t_write, t_copy, strict=True))
-    print(f"write: project {rows:,} rows {w:.2f}s / psql \\copy {c:.2f}s = {w / c:.2f}x "
-          f"(median of {args.repeat}; runs {runs})")
+    print(
+        f"write: project {rows:,} rows {w:.2f}s / psql \\copy {c:.2f}s = {w / c:.2f}x "
+        f"(median of {args.repeat}; runs {runs})"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     print(f"peak RSS: {peak:.2f} GiB")
 

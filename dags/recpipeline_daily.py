@@ -46,11 +46,16 @@ PARAMS = {
     "seq_len": _setting("seq_len", "integer", "Interactions the user tower reads."),
     "shards": _setting("shards", "integer", "Parallel scoring tasks (user shards); 0 = one per users_per_shard."),
     "gate_margin": _setting("gate_margin", "number", "Relative lift over the best baseline required to publish."),
-    "unknown_items": _setting("unknown_items", "string", "Events on items not in the catalogue: accept and warn, "
-                              "or reject.", enum=[None, *UNKNOWN_ITEM_POLICIES]),
+    "unknown_items": _setting(
+        "unknown_items",
+        "string",
+        "Events on items not in the catalogue: accept and warn, or reject.",
+        enum=[None, *UNKNOWN_ITEM_POLICIES],
+    ),
     "max_reject_rate": _setting("max_reject_rate", "number", "Data quality fails above this share of rejected rows."),
-    "min_volume_ratio": _setting("min_volume_ratio", "number", "Data quality fails below this day volume / "
-                                 "trailing median."),
+    "min_volume_ratio": _setting(
+        "min_volume_ratio", "number", "Data quality fails below this day volume / trailing median."
+    ),
     "random_model": _setting("random_model", "boolean", "Gate drill: replace the model's vectors with random noise."),
 }
 

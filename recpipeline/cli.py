@@ -38,9 +38,11 @@ def cmd_generate(args) -> int:
 
     t0 = time.time()
     shop = generate_shop(args.profile, args.seed, Path(args.out))
-    print(f"generated profile {shop.profile} (seed {shop.seed}) in {time.time() - t0:.1f}s: {shop.users:,} users, "
-          f"{shop.items:,} items, {shop.events:,} events over {len(shop.days)} days ({shop.days[0]} .. "
-          f"{shop.last_day}) into {shop.out}")
+    print(
+        f"generated profile {shop.profile} (seed {shop.seed}) in {time.time() - t0:.1f}s: {shop.users:,} users, "
+        f"{shop.items:,} items, {shop.events:,} events over {len(shop.days)} days ({shop.days[0]} .. "
+        f"{shop.last_day}) into {shop.out}"
+    )
     return 0
 
 
@@ -144,8 +146,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="evaluation report")
     s.add_argument("action", choices=["report"])
     s.add_argument("--ds", type=_date, required=True)
-    s.add_argument("--recompute", action="store_true",
-                   help="evaluate again outside Airflow (same code as the evaluate task), then report")
+    s.add_argument(
+        "--recompute",
+        action="store_true",
+        help="evaluate again outside Airflow (same code as the evaluate task), then report",
+    )
     s.add_argument("--model-id", help="with --recompute: the model to evaluate (default: the day's latest)")
     s.set_defaults(func=cmd_eval)
 

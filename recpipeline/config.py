@@ -139,14 +139,15 @@ class Settings:
     def validated(self) -> Settings:
         """This object, or ValueError naming every field out of its range or vocabulary."""
         problems = out_of_range(self)
-        for name, allowed in (("cell", CELLS), ("unknown_items", UNKNOWN_ITEM_POLICIES),
-                              ("gate_metric", GATE_METRICS)):
+        for name, allowed in (("cell", CELLS), ("unknown_items", UNKNOWN_ITEM_POLICIES), ("gate_metric", GATE_METRICS)):
             if getattr(self, name) not in allowed:
                 problems.append(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
         unknown = set(self.gate_baseline_names) - set(BASELINES)
         if unknown or not self.gate_baseline_names:
-            problems.append(f"gate_baselines must be a comma-separated subset of {', '.join(BASELINES)}; "
-                            f"got {self.gate_baselines!r}")
+            problems.append(
+                f"gate_baselines must be a comma-separated subset of {', '.join(BASELINES)}; "
+                f"got {self.gate_baselines!r}"
+            )
         if problems:
             raise ValueError("invalid settings: " + "; ".join(problems))
         return self
@@ -160,8 +161,11 @@ class Settings:
 
 def out_of_range(obj: Any) -> list[str]:
     """One message per field of `obj` (Settings or ModelParams) whose value is outside its RANGES entry."""
-    return [f"{name} must be in {RANGES[name]}; got {getattr(obj, name)!r}"
-            for name in (f.name for f in fields(obj)) if name in RANGES and getattr(obj, name) not in RANGES[name]]
+    return [
+        f"{name} must be in {RANGES[name]}; got {getattr(obj, name)!r}"
+        for name in (f.name for f in fields(obj))
+        if name in RANGES and getattr(obj, name) not in RANGES[name]
+    ]
 
 
 def _coerce(kind: Any, value: Any, name: str) -> Any:

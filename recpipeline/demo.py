@@ -40,24 +40,33 @@ def summary_lines(url: str, ds: date) -> list[str]:
 
     out = [f"\n=== RecPipeline demo summary for {ds} ==="]
     with db.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT target, sum(landed), sum(accepted), sum(rejected) FROM dq.load_audit "
-                    "WHERE ds <= %s GROUP BY target ORDER BY target", (ds,))
+        cur.execute(
+            "SELECT target, sum(landed), sum(accepted), sum(rejected) FROM dq.load_audit "
+            "WHERE ds <= %s GROUP BY target ORDER BY target",
+            (ds,),
+        )
         for target, landed, accepted, rejected in cur.fetchall():
             out.append(f"{target:6}: landed {landed:,}  accepted {accepted:,}  rejected {rejected:,} (all days)")
-        cur.execute("SELECT model_id, status, reason, metrics FROM models.registry WHERE ds = %s "
-                    "ORDER BY created_at DESC LIMIT 1", (ds,))
+        cur.execute(
+            "SELECT model_id, status, reason, metrics FROM models.registry WHERE ds = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            (ds,),
+        )
         row = cur.fetchone()
         if row:
             model_id, status, reason, metrics = row
-            out.append(f"model {model_id}: {metrics.get('epochs')} epochs, final training loss "
-                       f"{metrics.get('final_loss'):.4f}; {status} ({reason})")
+            out.append(
+                f"model {model_id}: {metrics.get('epochs')} epochs, final training loss "
+                f"{metrics.get('final_loss'):.4f}; {status} ({reason})"
+            )
         out += store.report_lines(url, ds, compact=True)
-        cur.execute("SELECT user_id FROM recs.latest WHERE source = 'model' GROUP BY user_id "
-                    "ORDER BY user_id LIMIT 3")
+        cur.execute("SELECT user_id FROM recs.latest WHERE source = 'model' GROUP BY user_id ORDER BY user_id LIMIT 3")
         users = [r[0] for r in cur.fetchall()]
         for user in users:
-            cur.execute("SELECT rank, item_id, score, reason_item_id FROM recs.latest WHERE user_id = %s "
-                        "ORDER BY rank LIMIT 5", (user,))
+            cur.execute(
+                "SELECT rank, item_id, score, reason_item_id FROM recs.latest WHERE user_id = %s ORDER BY rank LIMIT 5",
+                (user,),
+            )
             recs = ", ".join(f"{i} ({s:.3f}, because {r})" for _, i, s, r in cur.fetchall())
             out.append(f"top 5 for {user}: {recs}")
     out.append("query the published recommendations:")
@@ -73,8 +82,10 @@ def run_demo(profile: str = "demo", seed: int = DEFAULT_SEED) -> int:
     applied = db.upgrade(url)
     print(f"results database: {url} ({len(applied)} migration(s) applied)")
     days = prepare_history(settings, url, profile, seed)
-    print(f"history landed and validated for {len(days) - 1} days in {time.time() - t0:.0f}s; "
-          f"running recpipeline_daily for {days[-1]} through Airflow")
+    print(
+        f"history landed and validated for {len(days) - 1} days in {time.time() - t0:.0f}s; "
+        f"running recpipeline_daily for {days[-1]} through Airflow"
+    )
     local.run_dag(days[-1], settings=settings)
     print("\n".join(summary_lines(url, days[-1])))
     print(f"demo finished in {time.time() - t0:.0f}s")

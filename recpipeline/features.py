@@ -86,17 +86,19 @@ def item_feature_frame(catalogue: pd.DataFrame) -> tuple[pd.DataFrame, dict[str,
     touched["text_normalised"] = int(text_changed)
     import pandas as pd
 
-    frame = pd.DataFrame({
-        "item_idx": np.arange(1, len(catalogue) + 1),
-        "item_id": catalogue["item_id"].to_numpy(),
-        "title_tokens": [pg_text_array(t) for t in title_tokens],
-        "category_path": [pg_text_array(c) for c in category_paths],
-        "tags": [pg_text_array(t) for t in tag_lists],
-        "brand": brands,
-        "price": price.to_numpy(),
-        "price_bucket": price_buckets(price),
-        "in_stock": catalogue["in_stock"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "item_idx": np.arange(1, len(catalogue) + 1),
+            "item_id": catalogue["item_id"].to_numpy(),
+            "title_tokens": [pg_text_array(t) for t in title_tokens],
+            "category_path": [pg_text_array(c) for c in category_paths],
+            "tags": [pg_text_array(t) for t in tag_lists],
+            "brand": brands,
+            "price": price.to_numpy(),
+            "price_bucket": price_buckets(price),
+            "in_stock": catalogue["in_stock"].to_numpy(),
+        }
+    )
     return frame, touched
 
 
@@ -120,10 +122,17 @@ def build_features(url: str, ds: date, settings: Settings) -> dict[str, int]:
         db.copy_frame(cur, "features.items", frame)
         for rule, n in touched.items():
             db.execute(cur, "features_record_repair", {"ds": ds, "rule": rule, "touched": n})
-        db.execute(cur, "features_build_sequences", {
-            "ds": ds, "window_start": window_start, "day_end": day_end,
-            "event_types": list(EVENT_TYPES), "item_events": list(ITEM_EVENTS),
-        })
+        db.execute(
+            cur,
+            "features_build_sequences",
+            {
+                "ds": ds,
+                "window_start": window_start,
+                "day_end": day_end,
+                "event_types": list(EVENT_TYPES),
+                "item_events": list(ITEM_EVENTS),
+            },
+        )
         users = cur.rowcount
         cur.execute("SELECT coalesce(sum(cardinality(item_idx)), 0) FROM features.user_sequences WHERE ds = %s", (ds,))
         interactions = int(cur.fetchone()[0])
@@ -216,8 +225,12 @@ class Sequences:
     def longer_than(self, n: int) -> Sequences:
         """The users with more than `n` interactions."""
         keep = [i for i, it in enumerate(self.items) if len(it) > n]
-        return Sequences([self.user_ids[i] for i in keep], [self.items[i] for i in keep],
-                         [self.events[i] for i in keep], [self.ts[i] for i in keep])
+        return Sequences(
+            [self.user_ids[i] for i in keep],
+            [self.items[i] for i in keep],
+            [self.events[i] for i in keep],
+            [self.ts[i] for i in keep],
+        )
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -238,16 +251,20 @@ def load_sequences(url: str, ds: date, shard: int = 0, shards: int = 1) -> Seque
 def count_active_users(url: str, ds: date, settings: Settings) -> int:
     """How many users the day scores (any event in the history window), to size the shards."""
     with db.connect(url) as conn, conn.cursor() as cur:
-        db.execute(cur, "features_count_active_users",
-                   {"ds": ds, "window_start": ds - timedelta(days=settings.history_days - 1)})
+        db.execute(
+            cur,
+            "features_count_active_users",
+            {"ds": ds, "window_start": ds - timedelta(days=settings.history_days - 1)},
+        )
         return int(cur.fetchone()[0])
 
 
 def active_users(url: str, ds: date, settings: Settings, shard: int = 0, shards: int = 1) -> list[str]:
     window_start = ds - timedelta(days=settings.history_days - 1)
     with db.connect(url) as conn, conn.cursor() as cur:
-        rows = db.fetch_all(cur, "features_active_users",
-                            {"ds": ds, "window_start": window_start, "shard": shard, "shards": shards})
+        rows = db.fetch_all(
+            cur, "features_active_users", {"ds": ds, "window_start": window_start, "shard": shard, "shards": shards}
+        )
     return [r[0] for r in rows]
 
 
@@ -260,15 +277,25 @@ def write_item_embeddings(url: str, ds: date, model_id: str, items: ItemTable, v
     """Replace the model's item vectors of the day (row 0, padding, is not written)."""
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "features_clear_item_embeddings", {"ds": ds, "model_id": model_id})
-        db.copy_in(cur, "features.item_embeddings", ("ds", "model_id", "item_id", "vector"),
-                   _vector_rows(items.item_ids[1:], vectors[1:], (ds, model_id)))
+        db.copy_in(
+            cur,
+            "features.item_embeddings",
+            ("ds", "model_id", "item_id", "vector"),
+            _vector_rows(items.item_ids[1:], vectors[1:], (ds, model_id)),
+        )
 
 
-def write_user_embeddings(url: str, ds: date, model_id: str, shard: int, shards: int, user_ids: Sequence[str],
-                          vectors: np.ndarray) -> None:
+def write_user_embeddings(
+    url: str, ds: date, model_id: str, shard: int, shards: int, user_ids: Sequence[str], vectors: np.ndarray
+) -> None:
     """Replace one user shard's vectors (same hash sharding as features_load_sequences)."""
     with db.connect(url) as conn, conn.cursor() as cur:
-        db.execute(cur, "features_clear_user_embeddings",
-                   {"ds": ds, "model_id": model_id, "shard": shard, "shards": shards})
-        db.copy_in(cur, "features.user_embeddings", ("ds", "model_id", "user_id", "vector"),
-                   _vector_rows(user_ids, vectors, (ds, model_id)))
+        db.execute(
+            cur, "features_clear_user_embeddings", {"ds": ds, "model_id": model_id, "shard": shard, "shards": shards}
+        )
+        db.copy_in(
+            cur,
+            "features.user_embeddings",
+            ("ds", "model_id", "user_id", "vector"),
+            _vector_rows(user_ids, vectors, (ds, model_id)),
+        )

@@ -64,12 +64,39 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("tiny", users=200, items=120, days=10, top_categories=4, subcategories=2, leaves=2,
-                daily_active=0.31, session_steps=6.0),
-        Profile("demo", users=5_000, items=2_000, days=30, top_categories=6, subcategories=4, leaves=4,
-                daily_active=0.117, session_steps=6.0),
-        Profile("bench", users=100_000, items=50_000, days=21, top_categories=6, subcategories=4, leaves=4,
-                daily_active=0.117, session_steps=6.0),
+        Profile(
+            "tiny",
+            users=200,
+            items=120,
+            days=10,
+            top_categories=4,
+            subcategories=2,
+            leaves=2,
+            daily_active=0.31,
+            session_steps=6.0,
+        ),
+        Profile(
+            "demo",
+            users=5_000,
+            items=2_000,
+            days=30,
+            top_categories=6,
+            subcategories=4,
+            leaves=4,
+            daily_active=0.117,
+            session_steps=6.0,
+        ),
+        Profile(
+            "bench",
+            users=100_000,
+            items=50_000,
+            days=21,
+            top_categories=6,
+            subcategories=4,
+            leaves=4,
+            daily_active=0.117,
+            session_steps=6.0,
+        ),
     )
 }
 
@@ -147,11 +174,20 @@ VOCAB: dict[str, TopVocab] = {
             "Fragrance": ("Eau de Parfum", "Body Mist", "Cologne", "Deodorant"),
         },
         brands=("Lumina", "Velvetia", "Aurora Skin", "Petalia", "Nordique", "Mirelle", "Solenne", "Kaia"),
-        adjectives=("Hydrating", "Gentle", "Radiant", "Matte", "Nourishing", "Organic", "Vegan", "Repairing",
-                    "Soothing", "Brightening"),
+        adjectives=(
+            "Hydrating",
+            "Gentle",
+            "Radiant",
+            "Matte",
+            "Nourishing",
+            "Organic",
+            "Vegan",
+            "Repairing",
+            "Soothing",
+            "Brightening",
+        ),
         variants=("30ml", "50ml", "100ml", "200ml", "Travel Size", "Value Pack"),
-        tags=("beauty", "cruelty-free", "dermatologist-tested", "fragrance-free", "paraben-free",
-              "gift-idea"),
+        tags=("beauty", "cruelty-free", "dermatologist-tested", "fragrance-free", "paraben-free", "gift-idea"),
         price_range=(6.0, 60.0),
     ),
     "Electronics": TopVocab(
@@ -162,8 +198,18 @@ VOCAB: dict[str, TopVocab] = {
             "Cameras": ("Mirrorless Camera", "Camera Lens", "Tripod", "Memory Card"),
         },
         brands=("Voltix", "Nexa", "Sonique", "Pixelon", "Arcwave", "Quanta", "Helix", "Zentro"),
-        adjectives=("Wireless", "Portable", "Compact", "Ultra", "Smart", "Fast-Charging", "Noise-Cancelling",
-                    "Ergonomic", "Rugged", "Slim"),
+        adjectives=(
+            "Wireless",
+            "Portable",
+            "Compact",
+            "Ultra",
+            "Smart",
+            "Fast-Charging",
+            "Noise-Cancelling",
+            "Ergonomic",
+            "Rugged",
+            "Slim",
+        ),
         variants=("Pro", "Mini", "Max", "X2", "Lite", "2026 Edition"),
         tags=("electronics", "warranty-2y", "bluetooth", "usb-c", "bestseller", "tech-gift"),
         price_range=(15.0, 600.0),
@@ -175,10 +221,19 @@ VOCAB: dict[str, TopVocab] = {
             "Decor": ("Vase", "Candle", "Wall Art", "Mirror"),
             "Storage": ("Storage Box", "Shelf", "Laundry Basket", "Hangers"),
         },
-        brands=("Hearthly", "Casa Nova", "Linnea", "Oakmoor", "Brightnest", "Umbra Home", "Kiln and Co",
-                "Mossgrove"),
-        adjectives=("Ceramic", "Cotton", "Bamboo", "Stainless", "Minimalist", "Rustic", "Nonstick", "Cozy",
-                    "Handmade", "Modern"),
+        brands=("Hearthly", "Casa Nova", "Linnea", "Oakmoor", "Brightnest", "Umbra Home", "Kiln and Co", "Mossgrove"),
+        adjectives=(
+            "Ceramic",
+            "Cotton",
+            "Bamboo",
+            "Stainless",
+            "Minimalist",
+            "Rustic",
+            "Nonstick",
+            "Cozy",
+            "Handmade",
+            "Modern",
+        ),
         variants=("Small", "Medium", "Large", "Set of 2", "Classic", "Deluxe"),
         tags=("home", "eco-friendly", "dishwasher-safe", "handmade", "housewarming", "bestseller"),
         price_range=(10.0, 150.0),
@@ -190,10 +245,19 @@ VOCAB: dict[str, TopVocab] = {
             "Shoes": ("Sneakers", "Boots", "Sandals", "Loafers"),
             "Accessories": ("Watch", "Sunglasses", "Scarf", "Wallet"),
         },
-        brands=("Maison Rue", "Northline", "Vero", "Atelier Nine", "Blu Harbor", "Sable", "Kestrel",
-                "Ondine"),
-        adjectives=("Linen", "Leather", "Slim-Fit", "Oversized", "Classic", "Vintage", "Denim", "Wool",
-                    "Silk", "Casual"),
+        brands=("Maison Rue", "Northline", "Vero", "Atelier Nine", "Blu Harbor", "Sable", "Kestrel", "Ondine"),
+        adjectives=(
+            "Linen",
+            "Leather",
+            "Slim-Fit",
+            "Oversized",
+            "Classic",
+            "Vintage",
+            "Denim",
+            "Wool",
+            "Silk",
+            "Casual",
+        ),
         variants=("Black", "Navy", "Beige", "Olive", "White", "Burgundy"),
         tags=("fashion", "new-season", "sustainable", "unisex", "limited-edition", "gift-idea"),
         price_range=(15.0, 180.0),
@@ -205,10 +269,19 @@ VOCAB: dict[str, TopVocab] = {
             "Cycling": ("Bike Helmet", "Bike Light", "Cycling Gloves", "Bike Lock"),
             "Outdoor": ("Tent", "Sleeping Bag", "Backpack", "Camping Stove"),
         },
-        brands=("Stridon", "Peakform", "Trailhead", "Velocita", "Ironbark", "Aerolite", "Summit Co",
-                "Kinetix"),
-        adjectives=("Lightweight", "Waterproof", "Breathable", "Insulated", "Reflective", "Durable",
-                    "Foldable", "Grip", "Thermal", "Pro"),
+        brands=("Stridon", "Peakform", "Trailhead", "Velocita", "Ironbark", "Aerolite", "Summit Co", "Kinetix"),
+        adjectives=(
+            "Lightweight",
+            "Waterproof",
+            "Breathable",
+            "Insulated",
+            "Reflective",
+            "Durable",
+            "Foldable",
+            "Grip",
+            "Thermal",
+            "Pro",
+        ),
         variants=("Size S", "Size M", "Size L", "1L", "Red", "Black"),
         tags=("sports", "outdoor", "training", "waterproof", "eco-friendly", "bestseller"),
         price_range=(8.0, 250.0),
@@ -220,10 +293,28 @@ VOCAB: dict[str, TopVocab] = {
             "Pantry": ("Olive Oil", "Pasta", "Rice", "Spices"),
             "Beverages": ("Sparkling Water", "Juice", "Energy Drink", "Kombucha"),
         },
-        brands=("Golden Field", "Verdant", "Bean and Leaf", "Harvest Moon", "Terroir", "Little Orchard",
-                "Saltmarsh", "Sunpeak"),
-        adjectives=("Organic", "Fair-Trade", "Roasted", "Sugar-Free", "Spicy", "Classic", "Premium",
-                    "Gluten-Free", "Sparkling", "Wholegrain"),
+        brands=(
+            "Golden Field",
+            "Verdant",
+            "Bean and Leaf",
+            "Harvest Moon",
+            "Terroir",
+            "Little Orchard",
+            "Saltmarsh",
+            "Sunpeak",
+        ),
+        adjectives=(
+            "Organic",
+            "Fair-Trade",
+            "Roasted",
+            "Sugar-Free",
+            "Spicy",
+            "Classic",
+            "Premium",
+            "Gluten-Free",
+            "Sparkling",
+            "Wholegrain",
+        ),
         variants=("250g", "500g", "1kg", "6-Pack", "12-Pack", "Family Size"),
         tags=("grocery", "organic", "vegan", "gluten-free", "fair-trade", "bulk-buy"),
         price_range=(2.0, 30.0),
@@ -303,8 +394,15 @@ def _leaf_queries(tree: list[tuple[str, str, str]], words: LeafWords) -> np.ndar
     for i, (_top, _sub, leaf) in enumerate(tree):
         noun = leaf.lower()
         adjs, brands = words.adjectives[i], words.brands[i]
-        rows.append([noun, f"{adjs[0]} {noun}".lower(), f"{adjs[1]} {noun}".lower(),
-                     f"{brands[0]} {noun}".lower(), f"cheap {noun}"])
+        rows.append(
+            [
+                noun,
+                f"{adjs[0]} {noun}".lower(),
+                f"{adjs[1]} {noun}".lower(),
+                f"{brands[0]} {noun}".lower(),
+                f"cheap {noun}",
+            ]
+        )
     return np.array(rows, dtype=object)
 
 
@@ -327,8 +425,7 @@ def _zipf_weights(item_leaf: np.ndarray, zipf: float, rng: np.random.Generator) 
     return 1.0 / (rank + 1.0) ** zipf
 
 
-def _complement_leaves(tree: list[tuple[str, str, str]], item_leaf: np.ndarray,
-                       rng: np.random.Generator) -> np.ndarray:
+def _complement_leaves(tree: list[tuple[str, str, str]], item_leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For each item, three target leaves: mostly sibling leaves (same subcategory), sometimes same top."""
     by_sub: dict[tuple[str, str], list[int]] = {}
     by_top: dict[str, list[int]] = {}
@@ -382,8 +479,9 @@ class LeafSampler:
         return self.order[np.minimum(pos, len(self.order) - 1)]
 
 
-def _item_texts(tree: list[tuple[str, str, str]], words: LeafWords, item_leaf: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _item_texts(
+    tree: list[tuple[str, str, str]], words: LeafWords, item_leaf: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Titles, tags and brands from each leaf's slice of its top category's vocabulary."""
     n = len(item_leaf)
     leaf_brands, leaf_adjs = words.brands, words.adjectives
@@ -418,7 +516,7 @@ def build_catalogue(profile: Profile, seed: int) -> Catalogue:
     n_new = int(round(n * profile.new_item_share)) if profile.days > 1 else 0
     item_leaf = np.concatenate([_assign_leaves(n - n_new, n_leaves, rng), rng.integers(0, n_leaves, n_new)])
     intro = np.zeros(n, dtype=np.int64)
-    intro[n - n_new:] = np.sort(rng.integers(1, max(profile.days, 2), n_new))
+    intro[n - n_new :] = np.sort(rng.integers(1, max(profile.days, 2), n_new))
     weight = _zipf_weights(item_leaf, BEHAVIOUR.zipf, rng)
     # Complements are drawn among first-day items with flattened popularity, so they are item-specific.
     first_day = LeafSampler(item_leaf, np.where(intro == 0, weight**0.3, 0.0))
@@ -585,12 +683,17 @@ class EventBlock:
         if not self.session:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty, empty.astype(np.int8)
-        return (np.concatenate(self.session), np.concatenate(self.offset), np.concatenate(self.item),
-                np.concatenate(self.code))
+        return (
+            np.concatenate(self.session),
+            np.concatenate(self.offset),
+            np.concatenate(self.item),
+            np.concatenate(self.code),
+        )
 
 
-def _next_items(ctx: DayContext, prev: np.ndarray, carted: np.ndarray,
-                users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _next_items(
+    ctx: DayContext, prev: np.ndarray, carted: np.ndarray, users: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """One Markov step: complement / same leaf / another interest leaf / global popular.
 
     Returns the next items and whether each was reached through a search (interest switches only).
@@ -635,8 +738,9 @@ def _first_items(ctx: DayContext, users: np.ndarray) -> tuple[np.ndarray, np.nda
     return items, searched
 
 
-def _emit_step(ctx: DayContext, block: EventBlock, sess: np.ndarray, items: np.ndarray,
-               searched: np.ndarray, clock: np.ndarray) -> np.ndarray:
+def _emit_step(
+    ctx: DayContext, block: EventBlock, sess: np.ndarray, items: np.ndarray, searched: np.ndarray, clock: np.ndarray
+) -> np.ndarray:
     """Log one step of the given sessions at their clocks: [search], view/click, [fav], [cart [purchase]].
 
     Returns whether each item was carted; advances `clock` in place past the step.
@@ -664,8 +768,7 @@ def _emit_step(ctx: DayContext, block: EventBlock, sess: np.ndarray, items: np.n
     return cart
 
 
-def _simulate_sessions(ctx: DayContext,
-                       users: np.ndarray) -> tuple[EventBlock, np.ndarray, np.ndarray, np.ndarray]:
+def _simulate_sessions(ctx: DayContext, users: np.ndarray) -> tuple[EventBlock, np.ndarray, np.ndarray, np.ndarray]:
     """Walk one session per given user. Returns events, each session's duration, last item and cart flag."""
     rng, n = ctx.rng, len(users)
     steps = np.minimum(rng.geometric(1.0 / ctx.session_steps, n), BEHAVIOUR.max_steps)
@@ -682,8 +785,7 @@ def _simulate_sessions(ctx: DayContext,
 
 
 # Relative traffic by UTC hour: quiet nights, a lunch bump and an evening peak.
-HOURLY_TRAFFIC = np.array([2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 7, 6, 6, 6, 7, 8, 10, 11, 10, 7, 4],
-                          dtype=float)
+HOURLY_TRAFFIC = np.array([2, 1, 1, 1, 1, 2, 3, 5, 6, 6, 6, 7, 8, 7, 6, 6, 6, 7, 8, 10, 11, 10, 7, 4], dtype=float)
 
 
 def _first_starts(durations: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -763,21 +865,30 @@ def _items_frame(cat: Catalogue, stock: StockState, day: int) -> pd.DataFrame:
     rows = np.flatnonzero(cat.item_intro <= day)
     prices = stock.prices(cat)[rows]
     leaf_path = np.array(cat.leaf_path, dtype=object)
-    frame = pd.DataFrame({
-        "item_id": cat.item_ids[rows],
-        "title": cat.title[rows],
-        "category": leaf_path[cat.item_leaf[rows]],
-        "tags": cat.tags[rows],
-        "brand": cat.brand[rows],
-        "price": [f"{p:.2f}" for p in prices.tolist()],
-        "in_stock": np.where(stock.in_stock[rows], "true", "false"),
-        "updated_at": _iso(stock.updated_at[rows]),
-    })
+    frame = pd.DataFrame(
+        {
+            "item_id": cat.item_ids[rows],
+            "title": cat.title[rows],
+            "category": leaf_path[cat.item_leaf[rows]],
+            "tags": cat.tags[rows],
+            "brand": cat.brand[rows],
+            "price": [f"{p:.2f}" for p in prices.tolist()],
+            "in_stock": np.where(stock.in_stock[rows], "true", "false"),
+            "updated_at": _iso(stock.updated_at[rows]),
+        }
+    )
     return frame[list(ITEM_COLUMNS)]
 
 
-def _events_frame(cat: Catalogue, users: Users, prices: np.ndarray, ev: DayEvents, day_start: int,
-                  first_event: int, rng: np.random.Generator) -> pd.DataFrame:
+def _events_frame(
+    cat: Catalogue,
+    users: Users,
+    prices: np.ndarray,
+    ev: DayEvents,
+    day_start: int,
+    first_event: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     """Canonical events: ids in time order, blank item for searches, price paid on purchases."""
     n = len(ev.user)
     is_search = ev.code == CODE["search"]
@@ -788,16 +899,18 @@ def _events_frame(cat: Catalogue, users: Users, prices: np.ndarray, ev: DayEvent
     query[is_search] = cat.leaf_queries[cat.item_leaf[ev.item[is_search]], pick]
     value = np.full(n, "", dtype=object)
     value[is_purchase] = [f"{p:.2f}" for p in prices[ev.item[is_purchase]].tolist()]
-    frame = pd.DataFrame({
-        "event_id": [f"e{i:09d}" for i in range(first_event, first_event + n)],
-        "user_id": users.ids[ev.user],
-        "item_id": item_ids,
-        "event_type": np.array(EVENT_TYPES, dtype=object)[ev.code],
-        "ts": _iso(day_start + ev.second),
-        "session_id": [f"s{s:08d}" for s in ev.session.tolist()],
-        "query": query,
-        "value": value,
-    })
+    frame = pd.DataFrame(
+        {
+            "event_id": [f"e{i:09d}" for i in range(first_event, first_event + n)],
+            "user_id": users.ids[ev.user],
+            "item_id": item_ids,
+            "event_type": np.array(EVENT_TYPES, dtype=object)[ev.code],
+            "ts": _iso(day_start + ev.second),
+            "session_id": [f"s{s:08d}" for s in ev.session.tolist()],
+            "query": query,
+            "value": value,
+        }
+    )
     return frame[list(EVENT_COLUMNS)]
 
 
@@ -847,15 +960,20 @@ def generate_shop(profile: str, seed: int, out: Path, start: date | None = None)
         folder = out / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         _write_csv(_items_frame(cat, stock, d), folder / "items.csv")
-        _write_csv(_events_frame(cat, users, stock.prices(cat), ev, day_start, events, rng),
-                   folder / "events.csv")
+        _write_csv(_events_frame(cat, users, stock.prices(cat), ev, day_start, events, rng), folder / "events.csv")
         seen[ev.user] = True
         events += len(ev.user)
         sessions = int(ev.session.max(initial=sessions - 1)) + 1
         days.append(day)
     return ShopSummary(
-        profile=spec.name, seed=seed, out=out, days=days, users=int(seen.sum()),
-        items=int((cat.item_intro < spec.days).sum()), events=events, last_day=days[-1],
+        profile=spec.name,
+        seed=seed,
+        out=out,
+        days=days,
+        users=int(seen.sum()),
+        items=int((cat.item_intro < spec.days).sum()),
+        events=events,
+        last_day=days[-1],
         seconds=round(time.perf_counter() - began, 2),
     )
 
@@ -869,8 +987,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=None)
     args = parser.parse_args(argv)
     s = generate_shop(args.profile, args.seed, args.out, args.start)
-    print(f"{s.profile} seed={s.seed}: {len(s.days)} days {s.days[0]}..{s.last_day}, {s.users} users, "
-          f"{s.items} items, {s.events} events in {s.seconds:.1f}s -> {s.out}")
+    print(
+        f"{s.profile} seed={s.seed}: {len(s.days)} days {s.days[0]}..{s.last_day}, {s.users} users, "
+        f"{s.items} items, {s.events} events in {s.seconds:.1f}s -> {s.out}"
+    )
 
 
 if __name__ == "__main__":

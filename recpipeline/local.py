@@ -36,8 +36,15 @@ class LandedSource:
         return not self.failed
 
 
-def land_and_validate(url: str, fmt: str, path: Path, ds: date | None = None, source: str | None = None,
-                      validate: bool = True, settings: Settings | None = None) -> LandedSource:
+def land_and_validate(
+    url: str,
+    fmt: str,
+    path: Path,
+    ds: date | None = None,
+    source: str | None = None,
+    validate: bool = True,
+    settings: Settings | None = None,
+) -> LandedSource:
     """Land a source into raw and validate each day it touched (a failed day is reported, not raised)."""
     from recpipeline import quality, sources
 
@@ -50,9 +57,11 @@ def land_and_validate(url: str, fmt: str, path: Path, ds: date | None = None, so
     for day in out.days if validate else []:
         try:
             report = quality.validate_day(url, day, settings)
-            out.outcomes[day] = (f"events accepted {report.accepted['events']:,} rejected "
-                                 f"{report.rejected['events']:,}; items accepted {report.accepted['items']:,} "
-                                 f"rejected {report.rejected['items']:,}")
+            out.outcomes[day] = (
+                f"events accepted {report.accepted['events']:,} rejected "
+                f"{report.rejected['events']:,}; items accepted {report.accepted['items']:,} "
+                f"rejected {report.rejected['items']:,}"
+            )
         except quality.DataQualityError as exc:
             out.failed.append(day)
             out.outcomes[day] = str(exc)

@@ -33,8 +33,9 @@ class HoldOut:
         return self.histories, self.history_events, self.targets
 
 
-def hold_out_last(sequences: list[np.ndarray], events: list[np.ndarray], min_length: int = 3,
-                  only: np.ndarray | None = None) -> HoldOut:
+def hold_out_last(
+    sequences: list[np.ndarray], events: list[np.ndarray], min_length: int = 3, only: np.ndarray | None = None
+) -> HoldOut:
     """Hold out the last interaction of every user with at least `min_length` interactions (only of the
     users at positions `only`, when given); see the module docstring."""
     eligible = None if only is None else set(only.tolist())
@@ -84,8 +85,17 @@ def leave_one_out(sequences: list[np.ndarray], events: list[np.ndarray], min_len
     """Split chronological per-user sequences (and their event codes) as described in the module docstring."""
     test = hold_out_last(sequences, events, max(min_length, 3))
     valid = hold_out_last(test.train_sequences, test.train_events, 2, only=test.users)
-    return LooSplit(valid.train_sequences, valid.train_events, valid.histories, valid.history_events,
-                    valid.targets, test.histories, test.history_events, test.targets, test.users)
+    return LooSplit(
+        valid.train_sequences,
+        valid.train_events,
+        valid.histories,
+        valid.history_events,
+        valid.targets,
+        test.histories,
+        test.history_events,
+        test.targets,
+        test.users,
+    )
 
 
 def item_counts(sequences: list[np.ndarray], n_items: int) -> np.ndarray:

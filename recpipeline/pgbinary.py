@@ -80,8 +80,11 @@ def encode_rows(columns: Sequence[Column], n: int) -> bytes:
     lead = 0
     while lead < len(columns) and _fixed(columns[lead]):
         lead += 1
-    fixed = [(f"c{i}_{j}", dtype, value) for i, col in enumerate(columns[:lead])
-             for j, (dtype, value) in enumerate(_fields(col))]
+    fixed = [
+        (f"c{i}_{j}", dtype, value)
+        for i, col in enumerate(columns[:lead])
+        for j, (dtype, value) in enumerate(_fields(col))
+    ]
     record = np.empty(n, dtype=[("count", ">i2")] + [(name, dtype) for name, dtype, _ in fixed])
     record["count"] = len(columns)
     for name, _, value in fixed:

@@ -18,8 +18,19 @@ from recpipeline import db, pgbinary, registry
 from recpipeline.config import MAX_SHARDS
 
 log = logging.getLogger(__name__)
-RESULT_COLUMNS = ("ds", "publish_id", "shard", "model_id", "source", "rank", "score", "user_id", "item_id",
-                  "reason_item_id", "reason_score")  # the order result_rows encodes them in
+RESULT_COLUMNS = (
+    "ds",
+    "publish_id",
+    "shard",
+    "model_id",
+    "source",
+    "rank",
+    "score",
+    "user_id",
+    "item_id",
+    "reason_item_id",
+    "reason_score",
+)  # the order result_rows encodes them in
 
 
 def shard_count(active_users: int, users_per_shard: int, most: int = MAX_SHARDS) -> int:
@@ -43,46 +54,85 @@ class ShardRows:
 
 
 def result_rows(
-    ds: date, publish_id: int, shard: int, model_id: str, user_ids: list[str], item_ids: np.ndarray,
-    items: np.ndarray, scores: np.ndarray, reasons: np.ndarray, reason_scores: np.ndarray, source: str,
+    ds: date,
+    publish_id: int,
+    shard: int,
+    model_id: str,
+    user_ids: list[str],
+    item_ids: np.ndarray,
+    items: np.ndarray,
+    scores: np.ndarray,
+    reasons: np.ndarray,
+    reason_scores: np.ndarray,
+    source: str,
     chunk_rows: int = 50_000,
 ) -> ShardRows:
     """Rows for recs.results; `items`/`reasons` are item_idx matrices (-1 = none); a user's rows stop at the
     first -1 in `items`. Chunks are PostgreSQL binary COPY, built with numpy (see recpipeline.pgbinary)."""
     kept = np.logical_and.accumulate(items >= 0, axis=1) if items.size else np.zeros(items.shape, dtype=bool)
     users = int(kept[:, 0].sum()) if items.size else 0
-    constants = [pgbinary.Const(ds, "date"), pgbinary.Const(publish_id, "int8"), pgbinary.Const(shard, "int4"),
-                 pgbinary.Const(model_id), pgbinary.Const(source)]
+    constants = [
+        pgbinary.Const(ds, "date"),
+        pgbinary.Const(publish_id, "int8"),
+        pgbinary.Const(shard, "int4"),
+        pgbinary.Const(model_id),
+        pgbinary.Const(source),
+    ]
 
     def chunks() -> Iterator[bytes]:
         user_vocab, item_vocab = pgbinary.Vocabulary(user_ids), pgbinary.Vocabulary(item_ids)
         yield pgbinary.HEADER
         per_chunk = max(1, chunk_rows // max(1, items.shape[1]))
         for first in range(0, len(user_ids), per_chunk):
-            user, rank = np.nonzero(kept[first:first + per_chunk])
+            user, rank = np.nonzero(kept[first : first + per_chunk])
             user += first
             if len(user):
-                yield pgbinary.encode_rows(constants + [
-                    pgbinary.Number(rank + 1, "int2"), pgbinary.Number(scores[user, rank], "float4"),
-                    pgbinary.Text(user, user_vocab), pgbinary.Text(items[user, rank], item_vocab),
-                    pgbinary.Text(reasons[user, rank], item_vocab),
-                    pgbinary.Number(reason_scores[user, rank], "float4", nan_is_null=True),
-                ], len(user))
+                yield pgbinary.encode_rows(
+                    constants
+                    + [
+                        pgbinary.Number(rank + 1, "int2"),
+                        pgbinary.Number(scores[user, rank], "float4"),
+                        pgbinary.Text(user, user_vocab),
+                        pgbinary.Text(items[user, rank], item_vocab),
+                        pgbinary.Text(reasons[user, rank], item_vocab),
+                        pgbinary.Number(reason_scores[user, rank], "float4", nan_is_null=True),
+                    ],
+                    len(user),
+                )
         yield pgbinary.TRAILER
 
     return ShardRows(users, chunks())
 
 
-def list_rows(ds: date, publish_id: int, shard: int, model_id: str, user_ids: list[str], item_ids: np.ndarray,
-              ranked: np.ndarray, source: str) -> ShardRows:
+def list_rows(
+    ds: date,
+    publish_id: int,
+    shard: int,
+    model_id: str,
+    user_ids: list[str],
+    item_ids: np.ndarray,
+    ranked: np.ndarray,
+    source: str,
+) -> ShardRows:
     """The same ranked list (`ranked`: item_idx, best first) for every user in `user_ids`, e.g. trending for
     cold users; scores are rank-based placeholders 1 - rank/k, with no explanation."""
     n = len(ranked)
     grid = np.tile(np.asarray(ranked, dtype=np.int64), (len(user_ids), 1))
     scores = np.tile(np.linspace(1.0, 0.0, n, endpoint=False, dtype=np.float32), (len(user_ids), 1))
     none = np.full(grid.shape, -1, dtype=np.int64)
-    return result_rows(ds, publish_id, shard, model_id, user_ids, item_ids, grid, scores, none,
-                       np.full(grid.shape, np.nan, dtype=np.float32), source)
+    return result_rows(
+        ds,
+        publish_id,
+        shard,
+        model_id,
+        user_ids,
+        item_ids,
+        grid,
+        scores,
+        none,
+        np.full(grid.shape, np.nan, dtype=np.float32),
+        source,
+    )
 
 
 def write_shard(url: str, ds: date, publish_id: int, shard: int, parts: list[ShardRows]) -> int:
@@ -90,8 +140,17 @@ def write_shard(url: str, ds: date, publish_id: int, shard: int, parts: list[Sha
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "recs_clear_shard", {"ds": ds, "publish_id": publish_id, "shard": shard})
         rows = sum(db.copy_chunks(cur, "recs.results", RESULT_COLUMNS, part.chunks, binary=True) for part in parts)
-        db.execute(cur, "recs_record_shard", {"ds": ds, "publish_id": publish_id, "shard": shard,
-                                              "users": sum(part.users for part in parts), "rows": rows})
+        db.execute(
+            cur,
+            "recs_record_shard",
+            {
+                "ds": ds,
+                "publish_id": publish_id,
+                "shard": shard,
+                "users": sum(part.users for part in parts),
+                "rows": rows,
+            },
+        )
     return rows
 
 
@@ -111,8 +170,16 @@ def publish_day(url: str, ds: date, publish_id: int, model_id: str, shards: int 
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "recs_drop_superseded", {"ds": ds, "publish_id": publish_id})
         dropped = cur.rowcount
-    log.info("published %s: %d users, %d rows from %d shards, model %s, publish_id %d; %d superseded rows dropped",
-             ds, users, rows, written, model_id, publish_id, dropped)
+    log.info(
+        "published %s: %d users, %d rows from %d shards, model %s, publish_id %d; %d superseded rows dropped",
+        ds,
+        users,
+        rows,
+        written,
+        model_id,
+        publish_id,
+        dropped,
+    )
     return {"users": int(users), "rows": int(rows)}
 
 

@@ -23,23 +23,45 @@ class ModelRecord:
 
 
 def register(
-    url: str, model_id: str, ds: date, cell: str, params: dict, train_from: datetime | None,
-    train_to: datetime | None, metrics: dict, artifact_uri: str,
+    url: str,
+    model_id: str,
+    ds: date,
+    cell: str,
+    params: dict,
+    train_from: datetime | None,
+    train_to: datetime | None,
+    metrics: dict,
+    artifact_uri: str,
 ) -> None:
     with db.connect(url) as conn, conn.cursor() as cur:
-        db.execute(cur, "registry_upsert", {
-            "model_id": model_id, "ds": ds, "cell": cell, "params": json.dumps(params),
-            "train_from": train_from, "train_to": train_to, "metrics": json.dumps(metrics),
-            "artifact_uri": artifact_uri,
-        })
+        db.execute(
+            cur,
+            "registry_upsert",
+            {
+                "model_id": model_id,
+                "ds": ds,
+                "cell": cell,
+                "params": json.dumps(params),
+                "train_from": train_from,
+                "train_to": train_to,
+                "metrics": json.dumps(metrics),
+                "artifact_uri": artifact_uri,
+            },
+        )
 
 
 def decide(url: str, model_id: str, blessed: bool, reason: str, metrics: dict) -> None:
     with db.connect(url) as conn, conn.cursor() as cur:
-        db.execute(cur, "registry_decide", {
-            "model_id": model_id, "status": "blessed" if blessed else "rejected", "reason": reason,
-            "metrics": json.dumps(metrics),
-        })
+        db.execute(
+            cur,
+            "registry_decide",
+            {
+                "model_id": model_id,
+                "status": "blessed" if blessed else "rejected",
+                "reason": reason,
+                "metrics": json.dumps(metrics),
+            },
+        )
 
 
 def get(url: str, model_id: str) -> ModelRecord:

@@ -12,6 +12,7 @@ from recpipeline.config import Settings, load_settings
 # postgres://host:port/database/schema/table (docs/AIRFLOW.md). Consumers schedule on it.
 PUBLISHED_ASSET_URI = "postgres://localhost:5432/recpipeline/recs/latest"
 
+
 class MissingLogicalDate(RuntimeError):
     """The run has no logical date (triggered with logical_date null, or by an asset event)."""
 
@@ -22,7 +23,7 @@ def run_date(context: Mapping[str, Any]) -> date:
     if logical is None:
         raise MissingLogicalDate(
             "this run has no logical date, so it cannot tell which day to process; trigger it with a "
-            "logical date (UI: 'Logical date'; REST: \"logical_date\": \"2026-10-30T00:00:00Z\")"
+            'logical date (UI: \'Logical date\'; REST: "logical_date": "2026-10-30T00:00:00Z")'
         )
     return logical.date() if hasattr(logical, "date") else logical
 
@@ -38,7 +39,9 @@ def run_settings(context: Mapping[str, Any], declared: Collection[str]) -> Setti
         raise ValueError(f"the run conf must be a JSON object of Params, got {type(conf).__name__}")
     undeclared = sorted(set(conf) - set(declared))
     if undeclared:
-        raise ValueError(f"the run conf sets {', '.join(undeclared)}, which this DAG does not accept; "
-                         f"its Params are {', '.join(sorted(declared))}")
+        raise ValueError(
+            f"the run conf sets {', '.join(undeclared)}, which this DAG does not accept; "
+            f"its Params are {', '.join(sorted(declared))}"
+        )
     params = context.get("params") or {}
     return load_settings({name: params.get(name) for name in declared})

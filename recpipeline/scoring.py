@@ -131,15 +131,15 @@ def explain(
         return reason, score
     block = max(1, EXPLAIN_BLOCK_VALUES // (k * item_vecs.shape[1]))
     for start in range(0, n, block):
-        recs, hist = recommended[start:start + block], recent[start:start + block]
+        recs, hist = recommended[start : start + block], recent[start : start + block]
         sims = np.matmul(item_vecs[np.maximum(recs, 0)], item_vecs[np.maximum(hist, 0)].transpose(0, 2, 1))
         # no history item, no recommendation, or the item itself: it cannot explain
         sims[(hist[:, None, :] < 0) | (recs[:, :, None] < 0) | (recs[:, :, None] == hist[:, None, :])] = -np.inf
         best = sims.argmax(axis=2)
         best_score = np.take_along_axis(sims, best[:, :, None], axis=2)[:, :, 0]
         found = np.isfinite(best_score)
-        reason[start:start + block] = np.where(found, np.take_along_axis(hist, best, axis=1), -1)
-        score[start:start + block] = np.where(found, best_score, np.nan)
+        reason[start : start + block] = np.where(found, np.take_along_axis(hist, best, axis=1), -1)
+        score[start : start + block] = np.where(found, best_score, np.nan)
     return reason, score
 
 

@@ -26,23 +26,51 @@ def score_shard(url: str, ds: date, settings: Settings, job: dict) -> dict:
     seqs = features.load_sequences(url, ds, shard, shards)
     user_vecs = scoring.normalise(model.user_vectors(seqs.items, seqs.events)) if len(seqs) else np.zeros((0, 1))
     purchase = EVENT_CODES["purchase"]
-    exclude = ([it[ev == purchase] for it, ev in zip(seqs.items, seqs.events, strict=True)]
-               if settings.exclude_purchased else None)
+    exclude = (
+        [it[ev == purchase] for it, ev in zip(seqs.items, seqs.events, strict=True)]
+        if settings.exclude_purchased
+        else None
+    )
     top = scoring.top_n(user_vecs, item_vecs, settings.top_k, exclude=exclude, sellable=items.in_stock)
     reasons, reason_scores = scoring.explain(top.items, seqs.items, item_vecs)
-    parts = [publish.result_rows(ds, job["publish_id"], shard, job["model_id"], seqs.user_ids, items.item_ids,
-                                 top.items, top.scores, reasons, reason_scores, "model")]
+    parts = [
+        publish.result_rows(
+            ds,
+            job["publish_id"],
+            shard,
+            job["model_id"],
+            seqs.user_ids,
+            items.item_ids,
+            top.items,
+            top.scores,
+            reasons,
+            reason_scores,
+            "model",
+        )
+    ]
 
     known = set(seqs.user_ids)
     cold = [u for u in features.active_users(url, ds, settings, shard, shards) if u not in known]
     if cold:
         trend = items.indices(trending.trending_items(url, ds, settings.top_k))
-        parts.append(publish.list_rows(ds, job["publish_id"], shard, job["model_id"], cold, items.item_ids,
-                                       trend[trend > 0], "trending"))
+        parts.append(
+            publish.list_rows(
+                ds, job["publish_id"], shard, job["model_id"], cold, items.item_ids, trend[trend > 0], "trending"
+            )
+        )
     started = time.perf_counter()
     rows = publish.write_shard(url, ds, job["publish_id"], shard, parts)
     seconds = time.perf_counter() - started
     features.write_user_embeddings(url, ds, job["model_id"], shard, shards, seqs.user_ids, user_vecs)
-    log.info("score %s shard %d/%d: %d users by model, %d cold users by trending, %d rows staged in %.1fs "
-             "(%.0f rows/s)", ds, shard + 1, shards, len(seqs), len(cold), rows, seconds, rows / max(seconds, 1e-9))
+    log.info(
+        "score %s shard %d/%d: %d users by model, %d cold users by trending, %d rows staged in %.1fs (%.0f rows/s)",
+        ds,
+        shard + 1,
+        shards,
+        len(seqs),
+        len(cold),
+        rows,
+        seconds,
+        rows / max(seconds, 1e-9),
+    )
     return {"shard": shard, "users_model": len(seqs), "users_trending": len(cold), "rows": rows}

@@ -33,7 +33,8 @@ def standalone_environment(password: str) -> tuple[dict[str, str], int]:
     home = airflow_home(settings)
     passwords = home / "simple_auth_manager_passwords.json"
     env = airflow_environment(
-        settings, url,
+        settings,
+        url,
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=f"{USER}:admin",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
     )
@@ -56,8 +57,11 @@ def announce_when_ready(port: int, user: str, password: str, timeout: float = 30
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status == 200:
-                    print(f"\nAirflow UI ready after {time.monotonic() - started:.0f}s: http://localhost:{port}  "
-                          f"login: {user} / {password}\n", flush=True)
+                    print(
+                        f"\nAirflow UI ready after {time.monotonic() - started:.0f}s: http://localhost:{port}  "
+                        f"login: {user} / {password}\n",
+                        flush=True,
+                    )
                     return True
         except OSError:  # not listening yet
             pass
@@ -84,8 +88,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     # Own session, so a terminal Ctrl-C reaches only us; we forward SIGINT to standalone's PID alone, which
     # makes it terminate its components and wait for them (SIGINT to the whole group can hang).
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "airflow"), "standalone"], env=env, start_new_session=True
+    )
     procs.append(proc)
     threading.Thread(target=announce_when_ready, args=(port, USER, password), daemon=True).start()
     while proc.poll() is None:

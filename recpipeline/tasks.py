@@ -26,8 +26,12 @@ def ingest(ds: date, settings: Settings) -> dict:
 def data_quality(ds: date, settings: Settings) -> dict:
     """Validate the day's raw rows into clean, quarantining the bad ones."""
     report = quality.validate_day(db.database_url(settings), ds, settings)
-    return {"landed": report.landed, "accepted": report.accepted, "rejected": report.rejected,
-            "warnings": [c.name for c in report.checks if c.status == "warn"]}
+    return {
+        "landed": report.landed,
+        "accepted": report.accepted,
+        "rejected": report.rejected,
+        "warnings": [c.name for c in report.checks if c.status == "warn"],
+    }
 
 
 def build_features(ds: date, settings: Settings) -> dict:
@@ -45,12 +49,21 @@ def train(ds: date, settings: Settings) -> dict:
 def plan_scoring(ds: date, settings: Settings, trained: dict) -> list[dict]:
     """One scoring job per user shard, all under a fresh publish_id."""
     url = db.database_url(settings)
-    shards = settings.shards or publish.shard_count(features.count_active_users(url, ds, settings),
-                                                    settings.users_per_shard)
+    shards = settings.shards or publish.shard_count(
+        features.count_active_users(url, ds, settings), settings.users_per_shard
+    )
     publish_id = publish.plan_scoring(url, ds)
     log.info("plan_scoring %s: publish_id %d, %d shard(s)", ds, publish_id, shards)
-    return [{"shard": s, "shards": shards, "publish_id": publish_id, "model_id": trained["model_id"],
-             "artifact": trained["artifact"]} for s in range(shards)]
+    return [
+        {
+            "shard": s,
+            "shards": shards,
+            "publish_id": publish_id,
+            "model_id": trained["model_id"],
+            "artifact": trained["artifact"],
+        }
+        for s in range(shards)
+    ]
 
 
 def score(ds: date, settings: Settings, job: dict) -> dict:
@@ -69,5 +82,6 @@ def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
 
 def publish_results(ds: date, settings: Settings, trained: dict, jobs: list[dict]) -> dict:
     """Publish the day only if evaluate blessed the model; otherwise fail and keep recs.latest."""
-    return publish.publish_if_blessed(db.database_url(settings), ds, jobs[0]["publish_id"], trained["model_id"],
-                                      shards=len(jobs))
+    return publish.publish_if_blessed(
+        db.database_url(settings), ds, jobs[0]["publish_id"], trained["model_id"], shards=len(jobs)
+    )

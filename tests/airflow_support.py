@@ -19,6 +19,7 @@ def prepare_airflow(home: Path, database_url: str, **extra: str) -> dict[str, st
     os.environ.update(env)
     airflow = Path(sys.executable).parent / "airflow"
     subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    subprocess.run([str(airflow), "pools", "set", *TRAINING_POOL], env=env, check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [str(airflow), "pools", "set", *TRAINING_POOL], env=env, check=True, capture_output=True, timeout=300
+    )
     return env

@@ -11,10 +11,8 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from recpipeline import db  # noqa: E402
-from recpipeline.config import PROJECT_ROOT  # noqa: E402
+from recpipeline import db
+from recpipeline.config import PROJECT_ROOT
 
 DATA_SCHEMAS = ("raw", "clean", "dq", "features", "models", "recs", "eval")
 REFERENCE_TABLES = {"dq.reason_codes"}  # filled by migrations, not by the pipeline
@@ -62,8 +60,11 @@ def fresh_db(pg_url: str) -> str:
         )
         tables = [r[0] for r in cur.fetchall() if r[0] not in REFERENCE_TABLES]
         cur.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
-        cur.execute("SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
-                    "WHERE schemaname = 'recs' AND tablename LIKE %s", ("results\\_%",))
+        cur.execute(
+            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables "
+            "WHERE schemaname = 'recs' AND tablename LIKE %s",
+            ("results\\_%",),
+        )
         for (part,) in cur.fetchall():
             cur.execute(f"DROP TABLE {part}")
     return pg_url

@@ -10,8 +10,11 @@ from recpipeline.scoring import TopN
 
 
 def brute_force_top_n(
-    user_vecs: np.ndarray, item_vecs: np.ndarray, k: int,
-    exclude: Sequence[np.ndarray] | None = None, sellable: np.ndarray | None = None,
+    user_vecs: np.ndarray,
+    item_vecs: np.ndarray,
+    k: int,
+    exclude: Sequence[np.ndarray] | None = None,
+    sellable: np.ndarray | None = None,
 ) -> TopN:
     """Exact Top-N from the full score matrix, one user at a time (the reference for `scoring.top_n`)."""
     scores = np.asarray(user_vecs, np.float32) @ np.asarray(item_vecs, np.float32).T

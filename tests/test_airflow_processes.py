@@ -58,8 +58,14 @@ class Processes:
     def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         log = self.logs / f"{name}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([str(AIRFLOW), *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    cwd=cwd or PROJECT_ROOT, start_new_session=True)
+            proc = subprocess.Popen(
+                [str(AIRFLOW), *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=cwd or PROJECT_ROOT,
+                start_new_session=True,
+            )
         self.procs[name] = (proc, log)
 
     def check_alive(self) -> None:
@@ -88,8 +94,10 @@ class Processes:
         return self.procs[name][1].read_text(errors="replace")
 
     def tails(self, chars: int = 2500) -> str:
-        return "\n".join(f"--- {name} ({log}) ---\n{log.read_text(errors='replace')[-chars:]}"
-                         for name, (_, log) in self.procs.items())
+        return "\n".join(
+            f"--- {name} ({log}) ---\n{log.read_text(errors='replace')[-chars:]}"
+            for name, (_, log) in self.procs.items()
+        )
 
 
 class Api:
@@ -115,8 +123,9 @@ class Api:
         return self.call("GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 100})["dag_runs"]
 
     def task_instances(self, run_id: str) -> list[dict]:
-        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances",
-                         params={"limit": 100})["task_instances"]
+        return self.call("GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances", params={"limit": 100})[
+            "task_instances"
+        ]
 
 
 @dataclass
@@ -133,13 +142,16 @@ class Stack:
         logs = Path(self.env["AIRFLOW_HOME"]) / "logs" / f"dag_id={DAG_ID}"
         for run in runs:
             tis = self.api.task_instances(run["dag_run_id"])
-            out.append(f"{run['dag_run_id']} {run['state']}: " + ", ".join(
-                f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis))
+            out.append(
+                f"{run['dag_run_id']} {run['state']}: "
+                + ", ".join(f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in tis)
+            )
             for t in tis:
                 if t["state"] in ("failed", "up_for_retry"):
                     suffix = "" if t["map_index"] < 0 else f"/map_index={t['map_index']}"
-                    for f in sorted((logs / f"run_id={run['dag_run_id']}" / f"task_id={t['task_id']}{suffix}")
-                                    .glob("attempt=*.log")):
+                    for f in sorted(
+                        (logs / f"run_id={run['dag_run_id']}" / f"task_id={t['task_id']}{suffix}").glob("attempt=*.log")
+                    ):
                         out.append(f"--- {f} ---\n{f.read_text(errors='replace')[-4000:]}")
         return "\n".join(out) + "\n" + self.procs.tails()
 
@@ -160,8 +172,11 @@ class Stack:
 
     def trigger(self, day: date, conf: dict) -> str:
         run_id = f"rest__{day}"
-        self.api.call("POST", f"/dags/{DAG_ID}/dagRuns", json={
-            "dag_run_id": run_id, "logical_date": f"{day}T00:00:00Z", "conf": conf})
+        self.api.call(
+            "POST",
+            f"/dags/{DAG_ID}/dagRuns",
+            json={"dag_run_id": run_id, "logical_date": f"{day}T00:00:00Z", "conf": conf},
+        )
         return run_id
 
 
@@ -187,8 +202,9 @@ def metadata_database(server_url: str, tag: str) -> Iterator[str]:
 
 
 @contextmanager
-def airflow_stack(tmp_path: Path, server_url: str, results_url: str, executor: str, workers: dict[str, str],
-                  landed_days: slice) -> Iterator[Stack]:
+def airflow_stack(
+    tmp_path: Path, server_url: str, results_url: str, executor: str, workers: dict[str, str], landed_days: slice
+) -> Iterator[Stack]:
     """Tiny shop in a landing folder (days in `landed_days` landed and validated beforehand), a migrated
     metadata DB, api-server + scheduler + dag-processor (+ Celery workers), the DAG parsed and unpaused."""
     from recpipeline.airflow_env import airflow_environment
@@ -208,7 +224,8 @@ def airflow_stack(tmp_path: Path, server_url: str, results_url: str, executor: s
     logs.mkdir()
     with metadata_database(server_url, executor[:5].lower()) as meta_url:
         env = airflow_environment(
-            load_settings({"home": str(tmp_path / "home")}), results_url,
+            load_settings({"home": str(tmp_path / "home")}),
+            results_url,
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=meta_url,
             AIRFLOW__CORE__EXECUTOR=executor,
             AIRFLOW__CORE__PARALLELISM="4",
@@ -241,16 +258,38 @@ def airflow_stack(tmp_path: Path, server_url: str, results_url: str, executor: s
             for name, queues in workers.items():
                 wdir = tmp_path / name
                 wdir.mkdir()
-                procs.start(name, ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "1",
-                                   "--queues", queues, "--skip-serve-logs", "--pid", str(wdir / "worker.pid")],
-                            {**env, WORKER_HOSTNAME_VAR: name,
-                             "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname"}, cwd=wdir)
+                procs.start(
+                    name,
+                    [
+                        "celery",
+                        "worker",
+                        "--celery-hostname",
+                        f"{name}@%h",
+                        "--concurrency",
+                        "1",
+                        "--queues",
+                        queues,
+                        "--skip-serve-logs",
+                        "--pid",
+                        str(wdir / "worker.pid"),
+                    ],
+                    {
+                        **env,
+                        WORKER_HOSTNAME_VAR: name,
+                        "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname",
+                    },
+                    cwd=wdir,
+                )
             api = Api(f"http://localhost:{port}")
             stack = Stack(api, procs, env, shop.days, results_url)
             _wait_ready(stack, list(workers), timeout=240)
             # What standalone and airflow-init create too; needed once train runs with pool="training".
-            api.call("POST", "/pools", ok=(200, 201), json={"name": "training", "slots": 1,
-                                                            "description": "one training task at a time"})
+            api.call(
+                "POST",
+                "/pools",
+                ok=(200, 201),
+                json={"name": "training", "slots": 1, "description": "one training task at a time"},
+            )
             api.call("PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
             yield stack
         finally:
@@ -300,13 +339,19 @@ def _results(url: str) -> dict:
         cur.execute("SELECT count(DISTINCT shard) FROM recs.results JOIN recs.current USING (ds, publish_id)")
         shards = cur.fetchone()[0]
     conn.close()
-    return {"published": published, "latest": latest, "metrics": metrics, "models": models,
-            "max_rank": max_rank, "shards": shards}
+    return {
+        "published": published,
+        "latest": latest,
+        "metrics": metrics,
+        "models": models,
+        "max_rank": max_rank,
+        "shards": shards,
+    }
 
 
 CHECKSUM_QUERIES = {  # run-specific columns (timestamps, publish ids, load ids) left out on purpose
     "recs": "SELECT ds, model_id, user_id, rank, item_id, score, reason_item_id, reason_score, source "
-            "FROM recs.recommendations",
+    "FROM recs.recommendations",
     "features.user_sequences": "SELECT * FROM features.user_sequences",
     "features.items": "SELECT * FROM features.items",
     "features.item_embeddings": "SELECT * FROM features.item_embeddings",
@@ -316,7 +361,7 @@ CHECKSUM_QUERIES = {  # run-specific columns (timestamps, publish ids, load ids)
     "dq.load_audit": "SELECT ds, target, landed, accepted, rejected FROM dq.load_audit",
     "dq.rejects": "SELECT ds, target, line_no, payload, reasons, message FROM dq.rejects",
     "clean.events": "SELECT ds, event_id, user_id, item_id, event_type, ts, session_id, query, value, line_no "
-                    "FROM clean.events",
+    "FROM clean.events",
 }
 
 
@@ -353,10 +398,19 @@ def test_local_executor_rest_trigger_then_backfill(tmp_path, server_url, fresh_d
         triggered = time.monotonic() - t0
 
         first, to = last - timedelta(days=3), last - timedelta(days=1)
-        backfill = stack.api.call("POST", "/backfills", json={
-            "dag_id": DAG_ID, "from_date": f"{first}T00:00:00Z", "to_date": f"{to}T00:00:00Z",
-            "reprocess_behavior": "completed", "max_active_runs": 1, "run_backwards": False,
-            "dag_run_conf": {**CONF, "shards": 1}})  # one TensorFlow scoring process per day: faster on 2 cores
+        backfill = stack.api.call(
+            "POST",
+            "/backfills",
+            json={
+                "dag_id": DAG_ID,
+                "from_date": f"{first}T00:00:00Z",
+                "to_date": f"{to}T00:00:00Z",
+                "reprocess_behavior": "completed",
+                "max_active_runs": 1,
+                "run_backwards": False,
+                "dag_run_conf": {**CONF, "shards": 1},
+            },
+        )  # one TensorFlow scoring process per day: faster on 2 cores
         runs = stack.wait_runs(3, lambda r: r["run_type"] == "backfill", timeout=600)
         backfilled = time.monotonic() - t0
         assert sorted(date.fromisoformat(r["logical_date"][:10]) for r in runs) == [first, first + timedelta(1), to]
@@ -366,18 +420,29 @@ def test_local_executor_rest_trigger_then_backfill(tmp_path, server_url, fresh_d
         before = table_checksums(fresh_db)
 
         # the same backfill again, reprocessing completed days: every result table must come out identical
-        again = stack.api.call("POST", "/backfills", json={
-            "dag_id": DAG_ID, "from_date": f"{first}T00:00:00Z", "to_date": f"{to}T00:00:00Z",
-            "reprocess_behavior": "completed", "max_active_runs": 1, "run_backwards": False,
-            "dag_run_conf": {**CONF, "shards": 1}})
+        again = stack.api.call(
+            "POST",
+            "/backfills",
+            json={
+                "dag_id": DAG_ID,
+                "from_date": f"{first}T00:00:00Z",
+                "to_date": f"{to}T00:00:00Z",
+                "reprocess_behavior": "completed",
+                "max_active_runs": 1,
+                "run_backwards": False,
+                "dag_run_conf": {**CONF, "shards": 1},
+            },
+        )
         wait_backfill_completed(stack, again["id"], runs)
         stack.wait_runs(3, lambda r: r["run_type"] == "backfill", timeout=120)
         reprocessed = time.monotonic() - t0
         after = table_checksums(fresh_db)
 
     total = time.monotonic() - t0
-    print(f"\n[wall] LocalExecutor: ready {ready:.0f}s, triggered run done {triggered:.0f}s, "
-          f"3-day backfill done {backfilled:.0f}s, reprocessed {reprocessed:.0f}s, total incl. shutdown {total:.0f}s")
+    print(
+        f"\n[wall] LocalExecutor: ready {ready:.0f}s, triggered run done {triggered:.0f}s, "
+        f"3-day backfill done {backfilled:.0f}s, reprocessed {reprocessed:.0f}s, total incl. shutdown {total:.0f}s"
+    )
     assert after == before, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     assert results["published"] == [first, first + timedelta(1), to, last]
     assert results["latest"] == [last]  # publishing older days never moves recs.latest backwards
@@ -399,11 +464,15 @@ def test_celery_two_workers_share_score_shards(tmp_path, server_url, fresh_db):
         results = _results(fresh_db)
 
     total = time.monotonic() - t0
-    print(f"\n[wall] CeleryExecutor (2 workers): ready {ready:.0f}s, run done {done:.0f}s, "
-          f"total incl. shutdown {total:.0f}s")
+    print(
+        f"\n[wall] CeleryExecutor (2 workers): ready {ready:.0f}s, run done {done:.0f}s, "
+        f"total incl. shutdown {total:.0f}s"
+    )
     score_hosts = {t["map_index"]: t["hostname"] for t in tis if t["task_id"] == "score"}
-    print(f"score shards by worker: {score_hosts}; other tasks: "
-          f"{ {t['task_id']: t['hostname'] for t in tis if t['task_id'] != 'score'} }")
+    print(
+        f"score shards by worker: {score_hosts}; other tasks: "
+        f"{ {t['task_id']: t['hostname'] for t in tis if t['task_id'] != 'score'} }"
+    )
     assert sorted(score_hosts) == [0, 1, 2, 3]
     assert set(score_hosts.values()) == set(workers)  # the shards ran on both workers
     assert {t["hostname"] for t in tis} <= set(workers)

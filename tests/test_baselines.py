@@ -35,9 +35,7 @@ def test_top_k_excluding_matches_brute_force():
     for _ in range(30):
         n_items, n_users, k = int(rng.integers(1, 20)), int(rng.integers(1, 10)), int(rng.integers(1, 8))
         order = rng.permutation(np.arange(1, n_items + 1))[: int(rng.integers(0, n_items + 1))]
-        exclude = [
-            set(rng.integers(0, n_items + 3, size=int(rng.integers(0, 12))).tolist()) for _ in range(n_users)
-        ]
+        exclude = [set(rng.integers(0, n_items + 3, size=int(rng.integers(0, 12))).tolist()) for _ in range(n_users)]
         users = np.repeat(np.arange(n_users), [len(e) for e in exclude])
         items = np.array([i for e in exclude for i in e], dtype=np.int64)
         got = b.top_k_excluding(order, k, n_users, users, items)

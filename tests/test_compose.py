@@ -9,8 +9,15 @@ import yaml
 
 from recpipeline.config import PROJECT_ROOT
 
-AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker", "airflow-worker-training")
+AIRFLOW_SERVICES = (
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "airflow-worker-training",
+)
 LONG_RUNNING = tuple(s for s in AIRFLOW_SERVICES if s != "airflow-init")
 WORKERS = ("airflow-worker", "airflow-worker-training")
 
@@ -75,8 +82,10 @@ def test_artifacts_live_on_a_shared_named_volume(compose):
     artifact_root = compose["x-airflow-common"]["environment"]["RECPIPE_ARTIFACT_ROOT"]
     mounts = {v.split(":")[1]: v.split(":")[0] for v in compose["x-airflow-common"]["volumes"]}
     assert mounts[artifact_root] in compose["volumes"]  # named volume, shared by every worker
-    assert any(v.endswith(":/var/lib/postgresql/data") and v.split(":")[0] in compose["volumes"]
-               for v in compose["services"]["postgres"]["volumes"])
+    assert any(
+        v.endswith(":/var/lib/postgresql/data") and v.split(":")[0] in compose["volumes"]
+        for v in compose["services"]["postgres"]["volumes"]
+    )
     assert mounts["/opt/recpipeline/dags"] == "./dags"
 
 

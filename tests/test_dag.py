@@ -44,16 +44,26 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}
     assert result["dags"] == ["recpipeline_category_top", "recpipeline_daily"]
-    assert result["tasks"] == ["data_quality", "evaluate", "features", "ingest", "plan_scoring", "publish",
-                               "score", "train"]
+    assert result["tasks"] == [
+        "data_quality",
+        "evaluate",
+        "features",
+        "ingest",
+        "plan_scoring",
+        "publish",
+        "score",
+        "train",
+    ]
     assert result["tf"] is False and result["faiss"] is False and result["pandas"] is False
     assert result["invalid"] == ["ParamValidationError"] * 4  # the trigger form rejects bad values up front
 
 
 def latest_checksum(url: str) -> str | None:
     with db.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT md5(string_agg(concat_ws(',', ds, model_id, user_id, rank, item_id, score, reason_item_id, "
-                    "source), ';' ORDER BY user_id, rank)) FROM recs.latest")
+        cur.execute(
+            "SELECT md5(string_agg(concat_ws(',', ds, model_id, user_id, rank, item_id, score, reason_item_id, "
+            "source), ';' ORDER BY user_id, rank)) FROM recs.latest"
+        )
         return cur.fetchone()[0]
 
 
@@ -74,9 +84,16 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
 
     landing = tmp_path / "landing"
     shop = generate_shop("tiny", 3, landing)
-    prepare_airflow(tmp_path / "home", fresh_db, RECPIPE_LANDING_DIR=str(landing), RECPIPE_EPOCHS="30",
-                    RECPIPE_GATE_BASELINES="popularity")
+    prepare_airflow(
+        tmp_path / "home",
+        fresh_db,
+        RECPIPE_LANDING_DIR=str(landing),
+        RECPIPE_EPOCHS="30",
+        RECPIPE_GATE_BASELINES="popularity",
+    )
     normal_day, broken_day, collapsed_day = shop.days[-3:]
+    with (landing / normal_day.isoformat() / "events.csv").open("a") as f:  # a shopper who only searched: cold
+        f.write(f"cold-search-1,u-cold,,search,{normal_day}T10:00:00Z,s-cold,running shoes,\n")
     for day in shop.days[:-3]:
         assert land_and_validate(fresh_db, "canonical", landing / day.isoformat(), day).ok
 
@@ -91,9 +108,11 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
     assert run.state == "success", task_states(run)
 
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("SELECT ds, count(DISTINCT user_id), count(*), max(rank), count(DISTINCT model_id) "
-                    "FROM recs.latest GROUP BY ds")
-        (ds, users, rows, max_rank, models), = cur.fetchall()
+        cur.execute(
+            "SELECT ds, count(DISTINCT user_id), count(*), max(rank), count(DISTINCT model_id) "
+            "FROM recs.latest GROUP BY ds"
+        )
+        ((ds, users, rows, max_rank, models),) = cur.fetchall()
         cur.execute("SELECT count(DISTINCT shard) FROM recs.results WHERE ds = %s", (normal_day,))
         shards = cur.fetchone()[0]
         cur.execute("SELECT status FROM models.registry")
@@ -102,8 +121,9 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
         methods = {r[0] for r in cur.fetchall()}
         cur.execute("SELECT count(*) FROM clean.events WHERE ds = %s", (normal_day,))
         landed_today = cur.fetchone()[0]
-        cur.execute("SELECT count(*), min(cardinality(vector)) FROM features.user_embeddings WHERE ds = %s",
-                    (normal_day,))
+        cur.execute(
+            "SELECT count(*), min(cardinality(vector)) FROM features.user_embeddings WHERE ds = %s", (normal_day,)
+        )
         embedded_users, dim = cur.fetchone()
         cur.execute("SELECT count(*) FROM features.user_sequences WHERE ds = %s", (normal_day,))
         sequences = cur.fetchone()[0]
@@ -115,14 +135,19 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
     assert landed_today > 0  # the ingest task landed the day from the landing folder
     assert embedded_users == sequences and dim == 64  # every shard wrote its users' vectors exactly once
     published = latest_checksum(fresh_db)
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT item_id, source FROM recs.latest WHERE user_id = 'u-cold' ORDER BY rank")
+        served_cold = cur.fetchall()
+    assert len(served_cold) == 7 and {source for _, source in served_cold} == {"trending"}
 
     # the CLI evaluates with the same code outside Airflow and gets exactly the DAG's numbers
     from recpipeline.cli import main as cli
 
     def day_metrics():
         with db.connect(fresh_db) as conn, conn.cursor() as cur:
-            cur.execute("SELECT method, metric, k, value, users FROM eval.metrics WHERE ds = %s ORDER BY 1, 2, 3",
-                        (normal_day,))
+            cur.execute(
+                "SELECT method, metric, k, value, users FROM eval.metrics WHERE ds = %s ORDER BY 1, 2, 3", (normal_day,)
+            )
             return cur.fetchall()
 
     through_dag = day_metrics()
@@ -137,6 +162,14 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
         status, reason = cur.fetchone()
     assert status == "rejected" and "does not beat popularity" in reason
     assert latest_checksum(fresh_db) == published
+    # what is measured is what was served: the trending list the gate judged on broken_day is the list cold
+    # users were served after normal_day's publish
+    from recpipeline.evaluation.daily import trending_order
+    from recpipeline.features import load_item_table
+
+    items = load_item_table(fresh_db, broken_day)
+    judged = items.item_ids[trending_order(fresh_db, broken_day, items)][:7].tolist()
+    assert judged == [item for item, _ in served_cold]
 
     events = landing / collapsed_day.isoformat() / "events.csv"
     events.write_text("".join(events.read_text().splitlines(keepends=True)[:6]))  # header + 5 events
@@ -145,7 +178,8 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
     assert run.state == "failed" and states["data_quality"] == "failed", states
     assert states["train"] != "success" and states["publish"] != "success"
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("SELECT check_name, status FROM dq.check_results WHERE ds = %s AND status = 'fail'",
-                    (collapsed_day,))
+        cur.execute(
+            "SELECT check_name, status FROM dq.check_results WHERE ds = %s AND status = 'fail'", (collapsed_day,)
+        )
         assert ("volume", "fail") in cur.fetchall()
     assert latest_checksum(fresh_db) == published

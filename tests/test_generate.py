@@ -48,11 +48,13 @@ def item_pairs(events: pd.DataFrame) -> pd.DataFrame:
     ev = events[events.item_id != ""].sort_values(["user_id", "ts", "event_id"])
     ev = ev[(ev.user_id != ev.user_id.shift()) | (ev.item_id != ev.item_id.shift())]
     same_user = ev.user_id.to_numpy()[1:] == ev.user_id.to_numpy()[:-1]
-    return pd.DataFrame({
-        "prev": ev.item_id.to_numpy()[:-1][same_user],
-        "next": ev.item_id.to_numpy()[1:][same_user],
-        "ds": ev.ds.to_numpy()[1:][same_user],
-    })
+    return pd.DataFrame(
+        {
+            "prev": ev.item_id.to_numpy()[:-1][same_user],
+            "next": ev.item_id.to_numpy()[1:][same_user],
+            "ds": ev.ds.to_numpy()[1:][same_user],
+        }
+    )
 
 
 # --- API and determinism -----------------------------------------------------------------------------
@@ -197,8 +199,9 @@ def test_funnel_rates_are_realistic(tiny: ShopSummary) -> None:
     assert 0.03 <= counts["search"] / sum(counts.values()) <= 0.15
 
 
-def _related_rates(events: pd.DataFrame, items: pd.DataFrame, comps: dict[str, list[str]],
-                   seed: int = 0) -> tuple[float, float]:
+def _related_rates(
+    events: pd.DataFrame, items: pd.DataFrame, comps: dict[str, list[str]], seed: int = 0
+) -> tuple[float, float]:
     """How often the next item shares the leaf with / is a complement of the previous one, versus how
     often an item drawn by popularity would."""
     pairs = item_pairs(events)

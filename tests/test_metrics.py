@@ -224,9 +224,7 @@ def test_intra_list_diversity():
     # [a, a, z]: repeat ignored, zero vector ignored -> one vector -> skipped
     # [a, b]: cosine 0 -> 1.0
     expected = (1 - math.sqrt(2) / 3 + 1.0) / 2
-    assert m.intra_list_diversity([["a", "b", "c"], ["a", "a", "z"], ["a", "b"]], vectors) == pytest.approx(
-        expected
-    )
+    assert m.intra_list_diversity([["a", "b", "c"], ["a", "a", "z"], ["a", "b"]], vectors) == pytest.approx(expected)
     table = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # row 0: zero padding vector
     dense = np.array([[1, 2, 3], [1, 1, 0], [1, 2, -1]])
     assert m.intra_list_diversity(dense, table) == pytest.approx(expected)

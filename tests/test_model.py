@@ -40,13 +40,22 @@ def planted(n_users: int = 240, seed: int = 0) -> TrainingSet:
     tokens[1:, 0] = (np.arange(1, n + 1) % 5) + 1  # group token 1..5
     tokens[1:, 1] = 6 + (np.arange(1, n + 1) % 3)  # second token 6..8
     tokens[32] = tokens[31]  # two cold items with identical content
-    return TrainingSet(n, seqs, [e.astype(np.int32) for e in events], ItemContent(tokens, 9),
-                       item_counts(seqs, n))
+    return TrainingSet(n, seqs, [e.astype(np.int32) for e in events], ItemContent(tokens, 9), item_counts(seqs, n))
 
 
 def params(**kw) -> ModelParams:
-    base = dict(embedding_dim=16, epochs=10, batch_size=32, learning_rate=0.01, dropout=0.1,
-                temperature=0.1, seq_len=10, id_dropout=0.2, seed=7, patience=50)
+    base = dict(
+        embedding_dim=16,
+        epochs=10,
+        batch_size=32,
+        learning_rate=0.01,
+        dropout=0.1,
+        temperature=0.1,
+        seq_len=10,
+        id_dropout=0.2,
+        seed=7,
+        patience=50,
+    )
     return ModelParams(**{**base, **kw})
 
 
@@ -54,8 +63,11 @@ LOG: list[str] = []
 
 
 def validation_of(data: TrainingSet, n: int = 40) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
-    return ([s[:-1] for s in data.sequences[:n]], [e[:-1] for e in data.events[:n]],
-            np.array([s[-1] for s in data.sequences[:n]]))
+    return (
+        [s[:-1] for s in data.sequences[:n]],
+        [e[:-1] for e in data.events[:n]],
+        np.array([s[-1] for s in data.sequences[:n]]),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +103,9 @@ def test_tower_shapes_and_left_padding_masked():
     states = engine.net.user_states(ids, np.full_like(ids, PURCHASE), table)
     assert tuple(states.shape) == (1, 5, 16)
     short = engine._last_state(np.array([[3, 4, 5]], np.int32), np.full((1, 3), PURCHASE, np.int32), table)
-    longer = engine._last_state(np.array([[0] * 9 + [3, 4, 5]], np.int32),
-                                np.array([[0] * 9 + [PURCHASE] * 3], np.int32), table)
+    longer = engine._last_state(
+        np.array([[0] * 9 + [3, 4, 5]], np.int32), np.array([[0] * 9 + [PURCHASE] * 3], np.int32), table
+    )
     np.testing.assert_allclose(short.numpy(), longer.numpy(), atol=1e-6)
 
 
@@ -111,8 +124,10 @@ def test_same_seed_same_embeddings_and_validation_logging(gru_model):
     data = planted()
     again = train(data, params(cell="gru"), validation=validation_of(data), log=lambda _: None)
     np.testing.assert_array_equal(again.item_vectors(), gru_model.item_vectors())
-    np.testing.assert_array_equal(again.user_vectors(data.sequences[:5], data.events[:5]),
-                                  gru_model.user_vectors(data.sequences[:5], data.events[:5]))
+    np.testing.assert_array_equal(
+        again.user_vectors(data.sequences[:5], data.events[:5]),
+        gru_model.user_vectors(data.sequences[:5], data.events[:5]),
+    )
     assert [h["loss"] for h in again.history] == [h["loss"] for h in gru_model.history]
     # the seed matters: another seed initialises other weights
     from recpipeline.model.engine import Engine, seed_everything
@@ -146,8 +161,10 @@ def test_save_load_round_trip(gru_model, tmp_path: Path):
     data = planted()
     assert loaded.params == gru_model.params and loaded.history == gru_model.history
     np.testing.assert_array_equal(loaded.item_vectors(), gru_model.item_vectors())
-    np.testing.assert_array_equal(loaded.user_vectors(data.sequences[:20], data.events[:20]),
-                                  gru_model.user_vectors(data.sequences[:20], data.events[:20]))
+    np.testing.assert_array_equal(
+        loaded.user_vectors(data.sequences[:20], data.events[:20]),
+        gru_model.user_vectors(data.sequences[:20], data.events[:20]),
+    )
 
 
 def test_sampled_softmax_path_lowers_loss():
@@ -166,8 +183,8 @@ def test_sampled_softmax_logq_and_accidental_hits():
     users = tf.constant(np.eye(4, dtype=np.float32)[[1, 1, 2]])
     targets = tf.constant([1, 1, 2])  # rows 0 and 1 share target 1: each other's accidental hit
     log_q = tf.constant(np.log([1e-9, 0.5, 0.25, 0.25]).astype(np.float32))
-    got = float(sampled_softmax_loss(users, targets, tf.ones(3), items, tf.constant(1.0),
-                                     tf.constant([3]), log_q))
+    got = float(sampled_softmax_loss(users, targets, tf.ones(3), items, tf.constant(1.0), tf.constant([3]), log_q))
+
     # row 0 candidates (1, 1*, 2, 3): logits 1 - log .5, masked, 0 - log .25, 0 - log .25
     def ce(pos, others):
         return -pos + np.log(np.exp(pos) + np.sum(np.exp(others)))

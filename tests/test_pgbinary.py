@@ -21,18 +21,27 @@ COLUMNS = ("d", "big", "small", "label", "rank", "score", "name", "other", "mayb
 def table(pg_url: str):
     with db.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS public.binary_probe")
-        cur.execute("CREATE TABLE public.binary_probe (d date, big bigint, small integer, label text, rank smallint,"
-                    " score real, name text, other text, maybe double precision)")
+        cur.execute(
+            "CREATE TABLE public.binary_probe (d date, big bigint, small integer, label text, rank smallint,"
+            " score real, name text, other text, maybe double precision)"
+        )
     yield pg_url
     with db.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("DROP TABLE public.binary_probe")
 
 
 def columns(vocab: pgbinary.Vocabulary, names: np.ndarray, others: np.ndarray, ranks, scores, maybe):
-    return [pgbinary.Const(date(1999, 12, 31), "date"), pgbinary.Const(-(2**62), "int8"), pgbinary.Const(7, "int4"),
-            pgbinary.Const("lab,el\t"), pgbinary.Number(ranks, "int2"), pgbinary.Number(scores, "float4"),
-            pgbinary.Text(names, vocab), pgbinary.Text(others, vocab),
-            pgbinary.Number(maybe, "float8", nan_is_null=True)]
+    return [
+        pgbinary.Const(date(1999, 12, 31), "date"),
+        pgbinary.Const(-(2**62), "int8"),
+        pgbinary.Const(7, "int4"),
+        pgbinary.Const("lab,el\t"),
+        pgbinary.Number(ranks, "int2"),
+        pgbinary.Number(scores, "float4"),
+        pgbinary.Text(names, vocab),
+        pgbinary.Text(others, vocab),
+        pgbinary.Number(maybe, "float8", nan_is_null=True),
+    ]
 
 
 def read_back(url: str) -> list[tuple]:
@@ -53,7 +62,7 @@ def test_round_trip_of_every_column_kind(table):
     body = pgbinary.encode_rows(columns(vocab, names, others, ranks, scores, maybe), n)
     # split the stream at arbitrary points: COPY does not care where the chunks end
     stream = pgbinary.HEADER + body + pgbinary.TRAILER
-    chunks = [stream[i:i + 97] for i in range(0, len(stream), 97)]
+    chunks = [stream[i : i + 97] for i in range(0, len(stream), 97)]
     with db.connect(table) as conn, conn.cursor() as cur:
         assert db.copy_chunks(cur, "public.binary_probe", COLUMNS, chunks, binary=True) == n
     rows = read_back(table)

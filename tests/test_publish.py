@@ -30,8 +30,19 @@ def stage(url: str, ds: date, users: int, k: int, model_id: str, shards: int = 2
         items = np.stack([rng.choice(np.arange(1, 200), k, replace=False) for _ in user_ids])
         scores = np.sort(rng.random((len(user_ids), k)).astype(np.float32), axis=1)[:, ::-1]
         reasons = np.full(items.shape, -1)
-        buf = publish.result_rows(ds, publish_id, shard, model_id, user_ids, item_ids, items, scores, reasons,
-                                      np.full(items.shape, np.nan, dtype=np.float32), "model")
+        buf = publish.result_rows(
+            ds,
+            publish_id,
+            shard,
+            model_id,
+            user_ids,
+            item_ids,
+            items,
+            scores,
+            reasons,
+            np.full(items.shape, np.nan, dtype=np.float32),
+            "model",
+        )
         publish.write_shard(url, ds, publish_id, shard, [buf])
     return publish_id
 
@@ -44,8 +55,10 @@ def latest(url: str):
 
 def checksum(url: str) -> str:
     with db.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT md5(string_agg(concat_ws(',', ds, model_id, user_id, rank, item_id, score), ';' "
-                    "ORDER BY user_id, rank)) FROM recs.latest")
+        cur.execute(
+            "SELECT md5(string_agg(concat_ws(',', ds, model_id, user_id, rank, item_id, score), ';' "
+            "ORDER BY user_id, rank)) FROM recs.latest"
+        )
         return cur.fetchone()[0]
 
 
@@ -57,9 +70,19 @@ def test_publish_swaps_a_day_in_and_reruns_replace_it(fresh_db):
     assert latest(fresh_db) == [(D1, "m1", 250, 50)]
     # a retried shard replaces its own rows: no duplicates
     p2 = stage(fresh_db, D2, users=40, k=5, model_id="m2")
-    stage_again = publish.result_rows(D2, p2, 0, "m2", ["u0"], np.array(["", "i1"], dtype=object),
-                                          np.array([[1]]), np.array([[0.5]], dtype=np.float32),
-                                          np.array([[-1]]), np.array([[np.nan]], dtype=np.float32), "model")
+    stage_again = publish.result_rows(
+        D2,
+        p2,
+        0,
+        "m2",
+        ["u0"],
+        np.array(["", "i1"], dtype=object),
+        np.array([[1]]),
+        np.array([[0.5]], dtype=np.float32),
+        np.array([[-1]]),
+        np.array([[np.nan]], dtype=np.float32),
+        "model",
+    )
     publish.write_shard(fresh_db, D2, p2, 0, [stage_again])
     publish.publish_day(fresh_db, D2, p2, "m2")
     assert latest(fresh_db) == [(D2, "m2", 1 + 20 * 5, 21)]
@@ -130,8 +153,7 @@ def test_killed_publish_leaves_latest_unchanged(fresh_db):
             print("published, not committed", flush=True)
             cur.execute("SELECT pg_sleep(60)")
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert proc.stdout.readline().strip() == "published, not committed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -150,9 +172,13 @@ def test_reader_role_can_read_recs_and_eval_only(fresh_db):
             cur.execute("SELECT count(*) FROM recs.latest")
             assert cur.fetchone()[0] == 15
             cur.execute("SELECT count(*) FROM eval.metrics")
-            for sql in ("SELECT * FROM raw.events", "SELECT * FROM clean.events",
-                        "INSERT INTO eval.metrics VALUES ('2026-10-01', 'x', 'model', 'ndcg', 10, 1, 1)",
-                        "UPDATE recs.current SET ds = '2020-01-01'", "DELETE FROM recs.published"):
+            for sql in (
+                "SELECT * FROM raw.events",
+                "SELECT * FROM clean.events",
+                "INSERT INTO eval.metrics VALUES ('2026-10-01', 'x', 'model', 'ndcg', 10, 1, 1)",
+                "UPDATE recs.current SET ds = '2020-01-01'",
+                "DELETE FROM recs.published",
+            ):
                 with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                     cur.execute(sql)
     finally:
@@ -183,11 +209,21 @@ def test_category_top_view_refreshes_from_what_is_published(fresh_db):
 
 def test_awkward_ids_round_trip_through_copy(fresh_db):
     publish_id = publish.plan_scoring(fresh_db, D1)
-    ids = np.array(["", "tab\there", "back\\slash", "new\nline", "\\N", "comma,\"quote\""], dtype=object)
+    ids = np.array(["", "tab\there", "back\\slash", "new\nline", "\\N", 'comma,"quote"'], dtype=object)
     user = "ü\tuser\\1"
-    buf = publish.result_rows(D1, publish_id, 0, "m1", [user], ids, np.array([[1, 2, 3, 4, 5]]),
-                              np.array([[0.5, 0.4, 0.3, 0.2, 0.1]], dtype=np.float32), np.array([[2, -1, 1, 1, 1]]),
-                              np.array([[0.9, np.nan, 0.1, 0.1, 0.1]], dtype=np.float32), "model")
+    buf = publish.result_rows(
+        D1,
+        publish_id,
+        0,
+        "m1",
+        [user],
+        ids,
+        np.array([[1, 2, 3, 4, 5]]),
+        np.array([[0.5, 0.4, 0.3, 0.2, 0.1]], dtype=np.float32),
+        np.array([[2, -1, 1, 1, 1]]),
+        np.array([[0.9, np.nan, 0.1, 0.1, 0.1]], dtype=np.float32),
+        "model",
+    )
     publish.write_shard(fresh_db, D1, publish_id, 0, [buf])
     publish.publish_day(fresh_db, D1, publish_id, "m1")
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
@@ -223,13 +259,17 @@ def test_rows_are_the_same_whatever_the_chunking(fresh_db):
     seen = []
     for chunk_rows in (1, 7, 50_000):
         pid = publish.plan_scoring(fresh_db, D1)
-        block = publish.result_rows(D1, pid, 0, "m1", users, item_ids, items, scores, reasons, reason_scores,
-                                    "model", chunk_rows=chunk_rows)
+        block = publish.result_rows(
+            D1, pid, 0, "m1", users, item_ids, items, scores, reasons, reason_scores, "model", chunk_rows=chunk_rows
+        )
         assert block.users == 22
         assert publish.write_shard(fresh_db, D1, pid, 0, [block]) == 23 * 6 - 4 - 6
         with db.connect(fresh_db) as conn, conn.cursor() as cur:
-            cur.execute("SELECT user_id, rank, item_id, score, reason_item_id, reason_score FROM recs.results "
-                        "WHERE publish_id = %s ORDER BY user_id, rank", (pid,))
+            cur.execute(
+                "SELECT user_id, rank, item_id, score, reason_item_id, reason_score FROM recs.results "
+                "WHERE publish_id = %s ORDER BY user_id, rank",
+                (pid,),
+            )
             seen.append(cur.fetchall())
     assert seen[0] == seen[1] == seen[2]
     by_key = {(u, r): rest for u, r, *rest in seen[0]}
@@ -240,9 +280,19 @@ def test_rows_are_the_same_whatever_the_chunking(fresh_db):
 
 def test_a_shard_that_fails_while_writing_leaves_no_rows(fresh_db):
     pid = publish.plan_scoring(fresh_db, D1)
-    good = publish.result_rows(D1, pid, 0, "m1", ["u0"], np.array(["", "i1"], dtype=object), np.array([[1]]),
-                               np.array([[0.5]], dtype=np.float32), np.array([[-1]]),
-                               np.array([[np.nan]], dtype=np.float32), "model")
+    good = publish.result_rows(
+        D1,
+        pid,
+        0,
+        "m1",
+        ["u0"],
+        np.array(["", "i1"], dtype=object),
+        np.array([[1]]),
+        np.array([[0.5]], dtype=np.float32),
+        np.array([[-1]]),
+        np.array([[np.nan]], dtype=np.float32),
+        "model",
+    )
 
     def broken():
         yield from good.chunks
@@ -266,14 +316,18 @@ def test_plan_derives_shards_from_active_users_when_set_to_zero(fresh_db):
 
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
         for n, (ds, user) in enumerate([(D1, "a"), (D1, "b"), (D2, "b"), (D2, "c"), (D2, "d"), (D2, "e")]):
-            cur.execute("INSERT INTO clean.events (ds, event_id, user_id, item_id, event_type, ts, load_id, line_no) "
-                        "VALUES (%s, %s, %s, 'i1', 'view', %s, 1, %s)", (ds, f"e{n}", user, ds, n))
+            cur.execute(
+                "INSERT INTO clean.events (ds, event_id, user_id, item_id, event_type, ts, load_id, line_no) "
+                "VALUES (%s, %s, %s, 'i1', 'view', %s, 1, %s)",
+                (ds, f"e{n}", user, ds, n),
+            )
     settings = load_settings({"database_url": fresh_db, "shards": 0, "users_per_shard": 2})
     jobs = tasks.plan_scoring(D2, settings, {"model_id": "m1", "artifact": "unused"})
     assert [j["shard"] for j in jobs] == [0, 1, 2] and {j["shards"] for j in jobs} == {3}  # a..e: 5 users
     assert len({j["publish_id"] for j in jobs}) == 1
-    fixed = tasks.plan_scoring(D2, load_settings({"database_url": fresh_db, "shards": 4}), {"model_id": "m1",
-                                                                                          "artifact": "unused"})
+    fixed = tasks.plan_scoring(
+        D2, load_settings({"database_url": fresh_db, "shards": 4}), {"model_id": "m1", "artifact": "unused"}
+    )
     assert len(fixed) == 4
     with pytest.raises(ValueError, match=r"shards must be in \[0, 64\]"):
         load_settings({"shards": 65})

@@ -14,8 +14,9 @@ def random_case(seed: int, users=60, items=300, dim=16):
     user_vecs = scoring.normalise(rng.normal(size=(users, dim)))
     item_vecs = scoring.normalise(rng.normal(size=(items + 1, dim)))
     item_vecs[0] = 0
-    exclude = [rng.choice(np.arange(1, items + 1), size=rng.integers(0, min(30, items)), replace=False)
-               for _ in range(users)]
+    exclude = [
+        rng.choice(np.arange(1, items + 1), size=rng.integers(0, min(30, items)), replace=False) for _ in range(users)
+    ]
     sellable = rng.random(items + 1) > 0.1
     return user_vecs, item_vecs, exclude, sellable
 

@@ -16,22 +16,30 @@ D = date(2026, 3, 10)
 def _shop(url: str) -> None:
     """Events on D-3..D (window of 3 days: D-2..D) and D's catalogue, where item e is out of stock."""
     events = [  # (ds, item, type): weights view 1, fav 2, cart 3, purchase 5, search 0
-        (date(2026, 3, 7), "a", "purchase"), (date(2026, 3, 7), "a", "purchase"),  # outside the window
-        (date(2026, 3, 8), "b", "view"), (date(2026, 3, 8), "b", "view"),  # b: 2
+        (date(2026, 3, 7), "a", "purchase"),
+        (date(2026, 3, 7), "a", "purchase"),  # outside the window
+        (date(2026, 3, 8), "b", "view"),
+        (date(2026, 3, 8), "b", "view"),  # b: 2
         (date(2026, 3, 9), "c", "cart"),  # c: 3
-        (D, "d", "fav"), (D, "d", "view"),  # d: 3, ties with c: by item_id
+        (D, "d", "fav"),
+        (D, "d", "view"),  # d: 3, ties with c: by item_id
         (D, "e", "purchase"),  # out of stock on D: never trending through D
         (D, "f", "view"),  # f: 1
         (date(2026, 3, 11), "f", "purchase"),  # after the window
     ]
     with db.connect(url) as conn, conn.cursor() as cur:
         for n, (ds, item, kind) in enumerate(events):
-            cur.execute("INSERT INTO clean.events (ds, event_id, user_id, item_id, event_type, ts, load_id, line_no) "
-                        "VALUES (%s, %s, 'u', %s, %s, %s::date + time '12:00', 1, %s)", (ds, f"e{n}", item, kind, ds, n))
+            cur.execute(
+                "INSERT INTO clean.events (ds, event_id, user_id, item_id, event_type, ts, load_id, line_no) "
+                "VALUES (%s, %s, 'u', %s, %s, %s::date + time '12:00', 1, %s)",
+                (ds, f"e{n}", item, kind, ds, n),
+            )
         for ds in (date(2026, 3, 9), D):
             for item in "abcdef":
-                cur.execute("INSERT INTO clean.items (ds, item_id, title, in_stock) VALUES (%s, %s, %s, %s)",
-                            (ds, item, f"title {item}", not (item == "e" and ds == D)))
+                cur.execute(
+                    "INSERT INTO clean.items (ds, item_id, title, in_stock) VALUES (%s, %s, %s, %s)",
+                    (ds, item, f"title {item}", not (item == "e" and ds == D)),
+                )
 
 
 def test_trending_window_weights_stock_and_ties(fresh_db):

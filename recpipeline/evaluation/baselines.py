@@ -37,9 +37,7 @@ def rank_items(scores: np.ndarray) -> np.ndarray:
     return ids[np.lexsort((ids, -scores[ids]))].astype(np.int64)
 
 
-def top_k_excluding(
-    order: np.ndarray, k: int, n_users: int, ex_users: np.ndarray, ex_items: np.ndarray
-) -> np.ndarray:
+def top_k_excluding(order: np.ndarray, k: int, n_users: int, ex_users: np.ndarray, ex_items: np.ndarray) -> np.ndarray:
     """Each user's first k items of the global ``order`` that are not among their excluded (user, item) pairs.
 
     Vectorised: with the user's excluded positions in ``order`` sorted as s_0 < s_1 < ..., the j-th
@@ -69,9 +67,7 @@ def top_k_excluding(
     key = u * span + t
     rows = np.arange(n_users, dtype=np.int64)[:, None]
     j = np.arange(k, dtype=np.int64)[None, :]
-    before = np.searchsorted(key, rows * span + j, side="right") - np.searchsorted(
-        key, rows * span, side="left"
-    )
+    before = np.searchsorted(key, rows * span + j, side="right") - np.searchsorted(key, rows * span, side="left")
     positions = j + before
     valid = positions < n
     out[valid] = order[positions[valid]]
@@ -236,11 +232,7 @@ def _order_by_score(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(users, items) sorted by user, score descending, item ascending."""
     top = float(scores.max(initial=0.0))
-    if (
-        len(scores)
-        and top * base * (int(users.max()) + 1) < 2**52
-        and bool((scores == np.round(scores)).all())
-    ):
+    if len(scores) and top * base * (int(users.max()) + 1) < 2**52 and bool((scores == np.round(scores)).all()):
         # integral scores (co-occurrence counts): one int64 key, sorted then decoded
         t = int(top) + 1
         key = np.sort((users * t + (t - 1 - scores.astype(np.int64))) * base + items)
@@ -277,9 +269,7 @@ def cooccurrence(
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     if neighbors is None:
-        neighbors = cooccurrence_neighbors(
-            sequences, window=window, sessions=sessions, max_neighbors=max_neighbors
-        )
+        neighbors = cooccurrence_neighbors(sequences, window=window, sessions=sessions, max_neighbors=max_neighbors)
     seq_users, seq_items = _flat(sequences)
     n_users = len(sequences)
     if recent is None:

@@ -46,8 +46,9 @@ def baseline_rankings(data: EvalSet, k: int, trending_list: np.ndarray, n_items:
     return {name: spec.rank(given) for name, spec in BASELINES.items()}
 
 
-def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
-                   item_vecs: np.ndarray | None) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+def method_metrics(
+    rankings: dict[str, np.ndarray], data: EvalSet, n_items: int, item_vecs: np.ndarray | None
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
     """Every registered metric for every method, and per method how often each item is in a top-BEYOND_K list."""
     train_users, train_items = ragged.flatten(data.all_history)
     catalogue = np.arange(1, n_items + 1)
@@ -55,8 +56,7 @@ def method_metrics(rankings: dict[str, np.ndarray], data: EvalSet, n_items: int,
     for method, ranked in rankings.items():
         top = ranked[:, :BEYOND_K]
         counts[method] = recommendation_counts(top, catalogue)
-        given = MetricInput(hit_matrix(ranked, data.relevant), top, counts[method], train_users, train_items,
-                            item_vecs)
+        given = MetricInput(hit_matrix(ranked, data.relevant), top, counts[method], train_users, train_items, item_vecs)
         results[method] = compute_metrics(given)
     return results, counts
 
@@ -72,8 +72,9 @@ def _last_blessed_metric(url: str, ds: date, settings: Settings, data: EvalSet, 
     to_old = old_items.indices(items.item_ids)
     history = [to_old[h][to_old[h] > 0] for h in data.history]
     events = [e[to_old[h] > 0] for h, e in zip(data.history, data.history_events, strict=True)]
-    ranked = scoring.top_n(scoring.normalise(model.user_vectors(history, events)), scoring.normalise(old_vecs),
-                           max(KS), exclude=history).items
+    ranked = scoring.top_n(
+        scoring.normalise(model.user_vectors(history, events)), scoring.normalise(old_vecs), max(KS), exclude=history
+    ).items
     new_index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
     ranked = remap_ranking(ranked, old_items.item_ids, new_index)
     label = metric_label(settings.gate_metric, settings.eval_k)
@@ -95,8 +96,9 @@ def evaluate_day(url: str, ds: date, settings: Settings, model_id: str, artifact
         raise RuntimeError(f"no user with history before {ds} interacted with a new item on {ds}: cannot evaluate")
     k = max(KS)
     user_vecs = model.user_vectors(data.history, data.history_events)
-    rankings = {MODEL: scoring.top_n(scoring.normalise(user_vecs), scoring.normalise(item_vecs), k,
-                                     exclude=data.history).items}
+    rankings = {
+        MODEL: scoring.top_n(scoring.normalise(user_vecs), scoring.normalise(item_vecs), k, exclude=data.history).items
+    }
     rankings.update(baseline_rankings(data, k, trending_order(url, ds, items), items.n_items))
     results, counts = method_metrics(rankings, data, items.n_items, item_vecs)
     decision = gate(results, settings, _last_blessed_metric(url, ds, settings, data, items))
@@ -107,5 +109,9 @@ def evaluate_day(url: str, ds: date, settings: Settings, model_id: str, artifact
         log.info("%s", line)
     path = report.write_report(url, ds, model_id, settings.artifacts, report.ReportExtras(counts, k=BEYOND_K))
     log.info("evaluation report: %s", path)
-    return {"blessed": decision.blessed, "reason": decision.reason, "users": int(results[MODEL]["users"]),
-            **{f"{m}_{key}": round(r[key], 6) for m, r in results.items()}}
+    return {
+        "blessed": decision.blessed,
+        "reason": decision.reason,
+        "users": int(results[MODEL]["users"]),
+        **{f"{m}_{key}": round(r[key], 6) for m, r in results.items()},
+    }

@@ -32,12 +32,16 @@ def gate(results: dict[str, dict[str, float]], settings: Settings, last_blessed:
     name, best = max(contenders, key=lambda x: (x[1], x[0]))
     needed = best * (1 + settings.gate_margin)
     if candidate <= needed:
-        reason = (f"{key} {candidate:.4f} does not beat {name} {best:.4f} by {settings.gate_margin:.0%} "
-                  f"(needs > {needed:.4f})")
+        reason = (
+            f"{key} {candidate:.4f} does not beat {name} {best:.4f} by {settings.gate_margin:.0%} "
+            f"(needs > {needed:.4f})"
+        )
         return GateDecision(False, key, candidate, name, best, last_blessed, reason)
     if last_blessed is not None and candidate < last_blessed * (1 - settings.gate_tolerance):
-        reason = (f"{key} {candidate:.4f} is more than {settings.gate_tolerance:.0%} below the last blessed "
-                  f"model's {last_blessed:.4f}")
+        reason = (
+            f"{key} {candidate:.4f} is more than {settings.gate_tolerance:.0%} below the last blessed "
+            f"model's {last_blessed:.4f}"
+        )
         return GateDecision(False, key, candidate, name, best, last_blessed, reason)
     reason = f"{key} {candidate:.4f} beats {name} {best:.4f} ({candidate / best if best else float('inf'):.2f}x)"
     return GateDecision(True, key, candidate, name, best, last_blessed, reason)

@@ -138,9 +138,7 @@ def hit_at_k(ranked_list: Sequence[Hashable], relevant: Collection[Hashable], k:
     return 1.0 if first_hit_positions(ranked_list, relevant, k) else 0.0
 
 
-def reciprocal_rank(
-    ranked_list: Sequence[Hashable], relevant: Collection[Hashable], k: int | None = None
-) -> float:
+def reciprocal_rank(ranked_list: Sequence[Hashable], relevant: Collection[Hashable], k: int | None = None) -> float:
     """1 / (1-based rank of the first relevant item), anywhere in the list or within the top k; 0.0 if
     none. In [0, 1]."""
     _check_k(k)

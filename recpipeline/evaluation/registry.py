@@ -77,27 +77,54 @@ def _accuracy(per_user: str) -> Callable[[MetricInput, int], float]:
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
-        MetricSpec("ndcg", "ranking quality of the hits, discounted by position (1 = all new items on top)",
-                   "accuracy", _accuracy("ndcg")),
+        MetricSpec(
+            "ndcg",
+            "ranking quality of the hits, discounted by position (1 = all new items on top)",
+            "accuracy",
+            _accuracy("ndcg"),
+        ),
         MetricSpec("recall", "share of the user's new items found in the top k", "accuracy", _accuracy("recall")),
-        MetricSpec("precision", "share of the top k that are new items of the user", "accuracy",
-                   _accuracy("precision")),
-        MetricSpec("map", "mean average precision: precision at each hit, averaged", "accuracy",
-                   _accuracy("average_precision")),
-        MetricSpec("hit_rate", "share of users with at least one new item in the top k", "accuracy",
-                   _accuracy("hit_rate")),
-        MetricSpec("mrr", "mean of 1 / rank of the first hit", "accuracy", _accuracy("reciprocal_rank"),
-                   at_k=False),
-        MetricSpec("coverage", "share of the catalogue recommended to at least one user", "beyond",
-                   lambda m, k: m.distribution()["coverage"]),
-        MetricSpec("gini", "concentration of recommendations on few items (0 = even, 1 = one item); "
-                   "lower is better", "beyond", lambda m, k: m.distribution()["gini"], higher_is_better=False),
-        MetricSpec("entropy", "spread of recommendations over items, in bits (higher = more even)", "beyond",
-                   lambda m, k: m.distribution()["entropy"]),
-        MetricSpec("novelty", "mean self-information of recommended items, in bits (higher = less popular "
-                   "items)", "beyond", lambda m, k: novelty(m.top[:, :k], m.train_users, m.train_items)),
-        MetricSpec("diversity", "1 − mean cosine similarity of item vectors within a list", "beyond",
-                   lambda m, k: intra_list_diversity(m.top[:, :k], m.item_vecs)),
+        MetricSpec(
+            "precision", "share of the top k that are new items of the user", "accuracy", _accuracy("precision")
+        ),
+        MetricSpec(
+            "map", "mean average precision: precision at each hit, averaged", "accuracy", _accuracy("average_precision")
+        ),
+        MetricSpec(
+            "hit_rate", "share of users with at least one new item in the top k", "accuracy", _accuracy("hit_rate")
+        ),
+        MetricSpec("mrr", "mean of 1 / rank of the first hit", "accuracy", _accuracy("reciprocal_rank"), at_k=False),
+        MetricSpec(
+            "coverage",
+            "share of the catalogue recommended to at least one user",
+            "beyond",
+            lambda m, k: m.distribution()["coverage"],
+        ),
+        MetricSpec(
+            "gini",
+            "concentration of recommendations on few items (0 = even, 1 = one item); lower is better",
+            "beyond",
+            lambda m, k: m.distribution()["gini"],
+            higher_is_better=False,
+        ),
+        MetricSpec(
+            "entropy",
+            "spread of recommendations over items, in bits (higher = more even)",
+            "beyond",
+            lambda m, k: m.distribution()["entropy"],
+        ),
+        MetricSpec(
+            "novelty",
+            "mean self-information of recommended items, in bits (higher = less popular items)",
+            "beyond",
+            lambda m, k: novelty(m.top[:, :k], m.train_users, m.train_items),
+        ),
+        MetricSpec(
+            "diversity",
+            "1 − mean cosine similarity of item vectors within a list",
+            "beyond",
+            lambda m, k: intra_list_diversity(m.top[:, :k], m.item_vecs),
+        ),
     )
 }
 GATE_METRICS = tuple(name for name, spec in METRICS.items() if spec.kind == "accuracy" and spec.at_k)
@@ -174,10 +201,12 @@ BASELINES: dict[str, BaselineSpec] = {
     spec.name: spec
     for spec in (
         BaselineSpec("popularity", "most interacted-with items before the day", _popularity),
-        BaselineSpec("trending", "the trending list served to cold users (recent, weighted by event type, "
-                     "in stock)", _trending),
-        BaselineSpec("cooccurrence", "items co-occurring with the user's last items in others' sequences",
-                     _cooccurrence),
+        BaselineSpec(
+            "trending", "the trending list served to cold users (recent, weighted by event type, in stock)", _trending
+        ),
+        BaselineSpec(
+            "cooccurrence", "items co-occurring with the user's last items in others' sequences", _cooccurrence
+        ),
     )
 }
 

@@ -30,13 +30,27 @@ def store(url: str, ds: date, model_id: str, results: dict[str, dict[str, float]
     """Replace the model's metrics and gate decision for the day, in one transaction."""
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "eval_clear", {"ds": ds, "model_id": model_id})
-        db.copy_in(cur, "eval.metrics", ("ds", "model_id", "method", "metric", "k", "value", "users"),
-                   _metric_rows(ds, model_id, results))
-        db.execute(cur, "eval_insert_decision", {
-            "ds": ds, "model_id": model_id, "blessed": decision.blessed, "metric": decision.metric,
-            "candidate": decision.candidate, "best_baseline": decision.best_baseline,
-            "baseline": decision.baseline, "last_blessed": decision.last_blessed, "reason": decision.reason,
-        })
+        db.copy_in(
+            cur,
+            "eval.metrics",
+            ("ds", "model_id", "method", "metric", "k", "value", "users"),
+            _metric_rows(ds, model_id, results),
+        )
+        db.execute(
+            cur,
+            "eval_insert_decision",
+            {
+                "ds": ds,
+                "model_id": model_id,
+                "blessed": decision.blessed,
+                "metric": decision.metric,
+                "candidate": decision.candidate,
+                "best_baseline": decision.best_baseline,
+                "baseline": decision.baseline,
+                "last_blessed": decision.last_blessed,
+                "reason": decision.reason,
+            },
+        )
 
 
 def latest_model_id(url: str, ds: date) -> str | None:
@@ -63,8 +77,10 @@ def report_lines(url: str, ds: date, compact: bool = False) -> list[str]:
     keys = [key for key in wanted if key in table]
     known = [m for m in methods() if m in users]
     shown = known + sorted(set(users) - set(known))
-    lines = [f"evaluation for {ds} ({int(users.get(MODEL, 0)):,} users, full-catalogue ranking)",
-             f"  {'metric':14}" + "".join(f"{m:>14}" for m in shown)]
+    lines = [
+        f"evaluation for {ds} ({int(users.get(MODEL, 0)):,} users, full-catalogue ranking)",
+        f"  {'metric':14}" + "".join(f"{m:>14}" for m in shown),
+    ]
     for metric, k in keys:
         label = metric_label(metric, k)
         lines.append(f"  {label:14}" + "".join(f"{table[(metric, k)].get(m, float('nan')):>14.4f}" for m in shown))

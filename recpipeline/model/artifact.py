@@ -22,9 +22,16 @@ class TrainedModel:
     With `params.random_model` (publish-gate drill) vectors are seeded Gaussian noise, normalised.
     """
 
-    def __init__(self, params: ModelParams, n_items: int, content: ItemContent | None,
-                 item_counts: np.ndarray | None, engine: Any = None, history: list[dict] | None = None,
-                 vocab: list[str] | None = None):
+    def __init__(
+        self,
+        params: ModelParams,
+        n_items: int,
+        content: ItemContent | None,
+        item_counts: np.ndarray | None,
+        engine: Any = None,
+        history: list[dict] | None = None,
+        vocab: list[str] | None = None,
+    ):
         self.params = params
         self.n_items = n_items
         self.content = content
@@ -59,8 +66,9 @@ class TrainedModel:
             return normalise(vecs)
         return normalise(self._raw_table(content))
 
-    def user_vectors(self, sequences: list[np.ndarray], events: list[np.ndarray],
-                     content: ItemContent | None = None) -> np.ndarray:
+    def user_vectors(
+        self, sequences: list[np.ndarray], events: list[np.ndarray], content: ItemContent | None = None
+    ) -> np.ndarray:
         """(n_users, d) L2-normalised final user-tower states over each user's last `seq_len` items.
 
         Item ids outside the item table (n_items, or the rows of `content` if given) are dropped.
@@ -69,8 +77,7 @@ class TrainedModel:
             rng = np.random.default_rng(self.params.seed + 1)
             return normalise(rng.standard_normal((len(sequences), self.params.embedding_dim)))
         table = self._raw_table(content)
-        return self._engine.user_vectors(sequences, events, table, self.params.seq_len,
-                                         self.params.eval_batch_users)
+        return self._engine.user_vectors(sequences, events, table, self.params.seq_len, self.params.eval_batch_users)
 
     # ---- persistence ---------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
@@ -79,8 +86,14 @@ class TrainedModel:
         directory.mkdir(parents=True, exist_ok=True)
         vocab = 0 if self.content is None else int(self.content.vocab_size)
         width = 0 if self.content is None else int(self.content.tokens.shape[1])
-        meta = {"format": FORMAT_VERSION, "n_items": self.n_items, "vocab_size": vocab, "token_width": width,
-                "has_content": self.content is not None, "history": self.history}
+        meta = {
+            "format": FORMAT_VERSION,
+            "n_items": self.n_items,
+            "vocab_size": vocab,
+            "token_width": width,
+            "has_content": self.content is not None,
+            "history": self.history,
+        }
         (directory / "params.json").write_text(json.dumps(self.params.to_dict(), indent=2, sort_keys=True))
         (directory / "meta.json").write_text(json.dumps(meta, indent=2, default=float))
         (directory / "vocab.json").write_text(json.dumps(self.vocab))

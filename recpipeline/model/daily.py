@@ -54,12 +54,26 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
     split = hold_out_last(history.items, history.events)
     counts = item_counts(split.train_sequences, items.n_items)
     params = ModelParams.from_settings(settings)
-    window = TrainingWindow(datetime.fromtimestamp(min(int(t[0]) for t in history.ts), UTC),
-                            datetime.fromtimestamp(day_start_epoch(ds), UTC))
-    data = TrainingSet(n_items=items.n_items, sequences=split.train_sequences, events=split.train_events,
-                       content=item_content(items), item_counts=counts)
-    log.info("train %s: %d users, %d interactions, %d items, %d validation users, cell %s",
-             ds, len(split.train_sequences), int(counts.sum()), items.n_items, len(split.targets), params.cell)
+    window = TrainingWindow(
+        datetime.fromtimestamp(min(int(t[0]) for t in history.ts), UTC),
+        datetime.fromtimestamp(day_start_epoch(ds), UTC),
+    )
+    data = TrainingSet(
+        n_items=items.n_items,
+        sequences=split.train_sequences,
+        events=split.train_events,
+        content=item_content(items),
+        item_counts=counts,
+    )
+    log.info(
+        "train %s: %d users, %d interactions, %d items, %d validation users, cell %s",
+        ds,
+        len(split.train_sequences),
+        int(counts.sum()),
+        items.n_items,
+        len(split.targets),
+        params.cell,
+    )
     model = train(data, params, validation=split.evaluation if len(split.targets) else None, log=log.info)
     model.vocab = items.vocab
 
@@ -67,13 +81,22 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
     artifact = settings.artifacts / "models" / model_id
     model.save(artifact)
     last = model.history[-1] if model.history else {}
-    metrics = {"epochs": len(model.history), "final_loss": last.get("loss"),
-               "val_ndcg@10": max((h.get("val_ndcg@10") or 0.0 for h in model.history), default=None)}
-    registry.register(url, model_id, ds, params.cell, settings.public_dict(), window.start, window.end, metrics,
-                      str(artifact))
+    metrics = {
+        "epochs": len(model.history),
+        "final_loss": last.get("loss"),
+        "val_ndcg@10": max((h.get("val_ndcg@10") or 0.0 for h in model.history), default=None),
+    }
+    registry.register(
+        url, model_id, ds, params.cell, settings.public_dict(), window.start, window.end, metrics, str(artifact)
+    )
     features.write_item_embeddings(url, ds, model_id, items, model.item_vectors(item_content(items)))
-    log.info("registered model %s (%s epochs, final loss %s) at %s", model_id, metrics["epochs"],
-             metrics["final_loss"], artifact)
+    log.info(
+        "registered model %s (%s epochs, final loss %s) at %s",
+        model_id,
+        metrics["epochs"],
+        metrics["final_loss"],
+        artifact,
+    )
     return {"model_id": model_id, "artifact": str(artifact), **metrics}
 
 

@@ -68,7 +68,7 @@ def pad_left(seqs: list[np.ndarray], length: int | None = None) -> np.ndarray:
     for i, s in enumerate(seqs):
         if len(s):
             s = np.asarray(s[-width:], dtype=np.int32)
-            out[i, width - len(s):] = s
+            out[i, width - len(s) :] = s
     return out
 
 
@@ -90,8 +90,13 @@ class Engine:
         d = params.embedding_dim
         net = self.net
 
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32),
-                                      tf.TensorSpec([None], tf.float32)])
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([None], tf.float32),
+            ]
+        )
         def _table(rows, tokens, warm):
             return net.item_table(rows, tokens, warm, training=False)
 
@@ -109,8 +114,9 @@ class Engine:
         rows = np.arange(len(tokens), dtype=np.int32)
         return self._table(rows, tokens, warm).numpy()
 
-    def user_vectors(self, sequences: list[np.ndarray], events: list[np.ndarray], table: np.ndarray,
-                     seq_len: int, batch_users: int) -> np.ndarray:
+    def user_vectors(
+        self, sequences: list[np.ndarray], events: list[np.ndarray], table: np.ndarray, seq_len: int, batch_users: int
+    ) -> np.ndarray:
         """L2-normalised final user states; the last `seq_len` items; ids outside `table` are dropped."""
         rows = len(table)
         out = np.zeros((len(sequences), self.params.embedding_dim), dtype=np.float32)
@@ -124,7 +130,7 @@ class Engine:
         lengths = np.array([len(s) for s in clipped_s])
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(order), batch_users):
-            idx = order[start:start + batch_users]
+            idx = order[start : start + batch_users]
             ids = pad_left([clipped_s[i] for i in idx])
             evs = pad_left([clipped_e[i] for i in idx], ids.shape[1])
             out[idx] = self._last_state(ids, evs, table).numpy()

@@ -11,8 +11,9 @@ import tensorflow as tf
 NEG_INF = -1e9
 
 
-def full_softmax_loss(users: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor, items: tf.Tensor,
-                      inv_temperature: tf.Tensor) -> tf.Tensor:
+def full_softmax_loss(
+    users: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor, items: tf.Tensor, inv_temperature: tf.Tensor
+) -> tf.Tensor:
     """Weighted cross-entropy of a full softmax over the whole catalogue.
 
     logits_pj = cos(u_p, v_j) / tau for every item j (column 0, padding, masked to -inf);
@@ -24,8 +25,15 @@ def full_softmax_loss(users: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor, 
     return tf.reduce_sum(ce * weights) / tf.maximum(tf.reduce_sum(weights), 1e-6)
 
 
-def sampled_softmax_loss(users: tf.Tensor, targets: tf.Tensor, weights: tf.Tensor, items: tf.Tensor,
-                         inv_temperature: tf.Tensor, negatives: tf.Tensor, log_q: tf.Tensor) -> tf.Tensor:
+def sampled_softmax_loss(
+    users: tf.Tensor,
+    targets: tf.Tensor,
+    weights: tf.Tensor,
+    items: tf.Tensor,
+    inv_temperature: tf.Tensor,
+    negatives: tf.Tensor,
+    log_q: tf.Tensor,
+) -> tf.Tensor:
     """Sampled softmax with in-batch + sampled negatives, logQ correction and accidental-hit removal.
 
     Candidates C = (y_1..y_P, n_1..n_M): the batch's own targets (in-batch negatives) followed by M items

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def rank_of_targets(user_vecs: np.ndarray, item_vecs: np.ndarray, targets: np.ndarray,
-                    exclude: list[np.ndarray], block: int = 2048) -> np.ndarray:
+def rank_of_targets(
+    user_vecs: np.ndarray, item_vecs: np.ndarray, targets: np.ndarray, exclude: list[np.ndarray], block: int = 2048
+) -> np.ndarray:
     """0-based rank of each user's target among all items, scored by <user, item> (cosine if normalised).
 
     Scores are computed in blocks of `block` users (users x items matmul). Row 0 of `item_vecs` (padding) and
@@ -37,4 +38,3 @@ def rank_of_targets(user_vecs: np.ndarray, item_vecs: np.ndarray, targets: np.nd
         miss = ~valid | ~np.isfinite(tscore)
         ranks[start:stop] = np.where(miss, n_rows - 1, ge)
     return ranks
-

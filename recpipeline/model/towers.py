@@ -38,37 +38,45 @@ class TwoTowerNet(keras.Model):
         self.n_items = n_items
         self.vocab_size = vocab_size
         init = keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(d), seed=params.seed)
-        self.id_embedding = keras.layers.Embedding(n_items + 1, d, embeddings_initializer=init,
-                                                   name="item_id")
+        self.id_embedding = keras.layers.Embedding(n_items + 1, d, embeddings_initializer=init, name="item_id")
         self.token_embedding = None
         if params.use_content and vocab_size > 1:
             self.token_embedding = keras.layers.Embedding(
-                vocab_size, d, name="content_token",
-                embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(d),
-                                                                       seed=params.seed + 1))
+                vocab_size,
+                d,
+                name="content_token",
+                embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(d), seed=params.seed + 1),
+            )
         self.event_embedding = None
         if params.use_events:
             self.event_embedding = keras.layers.Embedding(
-                N_EVENT_CODES, d, name="event", embeddings_initializer=keras.initializers.Zeros())
+                N_EVENT_CODES, d, name="event", embeddings_initializer=keras.initializers.Zeros()
+            )
         self.input_dropout = keras.layers.Dropout(params.dropout, seed=params.seed + 2)
         self.output_dropout = keras.layers.Dropout(params.dropout, seed=params.seed + 3)
         cell = keras.layers.GRU if params.cell == "gru" else keras.layers.LSTM
         self.rnns = [
-            cell(params.state_dim, return_sequences=True, name=f"{params.cell}_{i}",
-                 kernel_initializer=keras.initializers.GlorotUniform(seed=params.seed + 10 + i),
-                 recurrent_initializer=keras.initializers.Orthogonal(seed=params.seed + 20 + i))
+            cell(
+                params.state_dim,
+                return_sequences=True,
+                name=f"{params.cell}_{i}",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=params.seed + 10 + i),
+                recurrent_initializer=keras.initializers.Orthogonal(seed=params.seed + 20 + i),
+            )
             for i in range(params.num_layers)
         ]
         self.projection = keras.layers.Dense(
-            d, name="user_projection",
-            kernel_initializer=keras.initializers.GlorotUniform(seed=params.seed + 4))
+            d, name="user_projection", kernel_initializer=keras.initializers.GlorotUniform(seed=params.seed + 4)
+        )
         self.log_temperature = self.add_weight(
-            shape=(), name="log_temperature", trainable=params.learn_temperature,
-            initializer=keras.initializers.Constant(math.log(params.temperature)))
+            shape=(),
+            name="log_temperature",
+            trainable=params.learn_temperature,
+            initializer=keras.initializers.Constant(math.log(params.temperature)),
+        )
         self.id_keep_seed = keras.random.SeedGenerator(params.seed + 5)
 
-    def item_table(self, rows: tf.Tensor, tokens: tf.Tensor, warm: tf.Tensor,
-                   training: bool = False) -> tf.Tensor:
+    def item_table(self, rows: tf.Tensor, tokens: tf.Tensor, warm: tf.Tensor, training: bool = False) -> tf.Tensor:
         """V (len(rows), d), unnormalised, for global item ids `rows`.
 
         tokens (len(rows), T) int32 content ids of those rows; warm (len(rows),) float32, 1 = id part allowed.
@@ -86,8 +94,7 @@ class TwoTowerNet(keras.Model):
             table = table + summed / tf.maximum(tf.reduce_sum(valid, axis=1), 1.0)
         return table
 
-    def user_states(self, ids: tf.Tensor, events: tf.Tensor, table: tf.Tensor,
-                    training: bool = False) -> tf.Tensor:
+    def user_states(self, ids: tf.Tensor, events: tf.Tensor, table: tf.Tensor, training: bool = False) -> tf.Tensor:
         """(B, L, d) unnormalised user states after every position; ids left-padded with 0."""
         mask = ids > 0
         items = tf.gather(table, ids)

@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 Validation = tuple[list[np.ndarray], list[np.ndarray], np.ndarray]
 
 
-def make_examples(sequences: list[np.ndarray], events: list[np.ndarray], seq_len: int
-                  ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+def make_examples(
+    sequences: list[np.ndarray], events: list[np.ndarray], seq_len: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Per user: inputs s[:-1], their events, targets s[1:] and target weights, each the last `seq_len`.
 
     Targets whose event weight is 0 are replaced by 0 (= not a training position).
@@ -50,8 +51,9 @@ def make_examples(sequences: list[np.ndarray], events: list[np.ndarray], seq_len
     return ids, evs, tgts, wts
 
 
-def epoch_batches(lengths: np.ndarray, rng: np.random.Generator, batch_size: int, max_positions: int
-                  ) -> list[np.ndarray]:
+def epoch_batches(
+    lengths: np.ndarray, rng: np.random.Generator, batch_size: int, max_positions: int
+) -> list[np.ndarray]:
     """Shuffled batches of example indices, length-bucketed inside chunks of 16 batches to cut padding.
 
     A batch holds at most `batch_size` sequences and at most `max_positions` padded positions.
@@ -60,7 +62,7 @@ def epoch_batches(lengths: np.ndarray, rng: np.random.Generator, batch_size: int
     batches: list[np.ndarray] = []
     chunk = batch_size * 16
     for c in range(0, len(order), chunk):
-        idx = order[c:c + chunk]
+        idx = order[c : c + chunk]
         idx = idx[np.argsort(lengths[idx], kind="stable")]
         current: list[int] = []
         for i in idx:
@@ -74,8 +76,13 @@ def epoch_batches(lengths: np.ndarray, rng: np.random.Generator, batch_size: int
     return batches
 
 
-def evaluate(model: TrainedModel, histories: list[np.ndarray], history_events: list[np.ndarray],
-             targets: np.ndarray, ks: tuple[int, ...] = (10, 20)) -> dict[str, float]:
+def evaluate(
+    model: TrainedModel,
+    histories: list[np.ndarray],
+    history_events: list[np.ndarray],
+    targets: np.ndarray,
+    ks: tuple[int, ...] = (10, 20),
+) -> dict[str, float]:
     """Full-catalogue leave-one-out metrics: rank each target among all items, the history excluded."""
     users = model.user_vectors(histories, history_events)
     items = model.item_vectors()
@@ -87,8 +94,12 @@ def evaluate(model: TrainedModel, histories: list[np.ndarray], history_events: l
     return out
 
 
-def train(data: TrainingSet, params: ModelParams, validation: Validation | None = None,
-          log: Callable[[str], None] = logger.info) -> TrainedModel:
+def train(
+    data: TrainingSet,
+    params: ModelParams,
+    validation: Validation | None = None,
+    log: Callable[[str], None] = logger.info,
+) -> TrainedModel:
     """Fit the two-tower model on `data`; see the module docstring for the objective.
 
     `validation` = (history item seqs, history event seqs, target item per user): after every epoch the
@@ -138,15 +149,19 @@ def train(data: TrainingSet, params: ModelParams, validation: Validation | None 
     warm_t = tf.constant(warm)
     log_q_t = tf.constant(log_q_all)
 
-    spec = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.int32),
-            tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
-            tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.int32)]
+    spec = [
+        tf.TensorSpec([None], tf.int32),
+        tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([None, None], tf.int32),
+        tf.TensorSpec([None, None], tf.float32),
+        tf.TensorSpec([None], tf.int32),
+    ]
 
     @tf.function(input_signature=spec)
     def step(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l):
         with tf.GradientTape() as tape:
-            table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g),
-                                   training=True)
+            table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g), training=True)
             states = net.user_states(ids_l, evs_b, table, training=True)
             at = tgts_l > 0
             users = l2_normalize(tf.boolean_mask(states, at))
@@ -180,14 +195,19 @@ def train(data: TrainingSet, params: ModelParams, validation: Validation | None 
             b_tgt = pad_left([tgts[i] for i in batch], width)
             b_wts = np.zeros(b_ids.shape, dtype=np.float32)
             for j, i in enumerate(batch):
-                b_wts[j, width - len(wts[i]):] = wts[i]
+                b_wts[j, width - len(wts[i]) :] = wts[i]
             if sampled:
                 negs = np.minimum(np.searchsorted(cdf, rng.random(params.num_negatives)), rows - 1)
                 negs = np.maximum(negs, 1).astype(np.int32)
                 rows_g = np.unique(np.concatenate([[0], b_ids.ravel(), b_tgt.ravel(), negs])).astype(np.int32)
-                loss, wsum = step(rows_g, np.searchsorted(rows_g, b_ids).astype(np.int32), b_evs,
-                                  np.searchsorted(rows_g, b_tgt).astype(np.int32), b_wts,
-                                  np.searchsorted(rows_g, negs).astype(np.int32))
+                loss, wsum = step(
+                    rows_g,
+                    np.searchsorted(rows_g, b_ids).astype(np.int32),
+                    b_evs,
+                    np.searchsorted(rows_g, b_tgt).astype(np.int32),
+                    b_wts,
+                    np.searchsorted(rows_g, negs).astype(np.int32),
+                )
             else:
                 loss, wsum = step(all_rows, b_ids, b_evs, b_tgt, b_wts, empty)
             total += float(loss) * float(wsum)
