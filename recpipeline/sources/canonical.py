@@ -30,9 +30,12 @@ LoadResult.malformed. On that path blank lines (no data) are skipped without a l
 rules (base) apply: NUL bytes and bytes that are not UTF-8 land backslash-escaped with the defect
 `nul_byte` / `invalid_utf8`, fields over FIELD_SIZE_LIMIT are cut (`too_long`). A quoted field may span
 lines (at most MAX_RECORD_LINES, LINE_LIMIT bytes); a record that spans lines but has the wrong number of
-fields, or a quote that does not close within those bounds, is a stray quote: its first line is read on
-its own (defect `unbalanced_quote`) and reading resumes at the next line, so a stray quote costs one
-record, never the lines after it.
+fields or breaks strict CSV (a closing quote followed by more text), or a quote that does not close
+within those bounds, is a stray quote: its first line is read on its own (defect `unbalanced_quote`) and
+reading resumes at the next line, so a stray quote costs one record, never the lines after it. Because
+COPY's CSV parser is lenient (a stray quote closed by a later one can fold several lines into one record
+of the right width), a file whose COPY yields any field spanning lines, or longer than FIELD_SIZE_LIMIT,
+also takes the record-by-record path.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ import pyarrow.parquet as pq
 from recpipeline.days import parse_day
 from recpipeline.sources.base import (
     EARLIEST_DAY,
+    FIELD_SIZE_LIMIT,
     LINE_LIMIT,
     Adapter,
     LandingError,
@@ -154,6 +158,8 @@ def _land_csv(landing: Landing, target: str, path: Path, ds: date) -> None:
             rows = landing.copy_csv(target, watch, columns, header=True)
         if watch.seen:
             reason = "a bare \\. line (COPY's end-of-data marker)"
+        else:
+            reason = _needs_record_path(landing, target, columns)
     except psycopg2.DataError as exc:
         reason = " ".join(str(exc).split())
     malformed: list[int] = []
@@ -167,6 +173,25 @@ def _land_csv(landing: Landing, target: str, path: Path, ds: date) -> None:
             shown = ", ".join(map(str, malformed[:10])) + (" ..." if len(malformed) > 10 else "")
             log.warning("%s: %d record(s) with a wrong field count landed as is: %s", path, len(malformed), shown)
     landing.finish(target, path, {ds: rows}, {ds: malformed})
+
+
+def _needs_record_path(landing: Landing, target: str, columns: tuple[str, ...]) -> str | None:
+    """Why rows COPY took must be read record by record after all (a field spanning lines, or over the limit).
+
+    PostgreSQL's CSV parser is lenient: a stray quote that a later quote closes can fold several lines into one
+    record of the right width. Only the record-by-record path can tell such a record from a real multi-line field.
+    """
+    spans = " OR ".join(f"strpos({c}, chr(10)) > 0 OR strpos({c}, chr(13)) > 0" for c in columns)
+    longest = ", ".join(f"coalesce(length({c}), 0)" for c in columns)
+    landing.cur.execute(
+        f"SELECT coalesce(bool_or({spans}), false), coalesce(max(greatest({longest})), 0) > %s"
+        f" FROM pg_temp._stage_{target}",
+        (FIELD_SIZE_LIMIT,),
+    )
+    spanning, too_long = landing.cur.fetchone()
+    if spanning:
+        return "a field spans lines"
+    return f"a field is longer than {FIELD_SIZE_LIMIT} characters" if too_long else None
 
 
 def _read_header(path: Path) -> list[str]:
@@ -209,20 +234,21 @@ def _records(lines: Iterable[tuple[int, bytes, bool]], width: int) -> Iterator[t
             size += len(more[1])
             open_quote = _ends_open(texts[-1], True)
         defects = ["too_long"] if any(cut for _, _, cut in taken) else []
-        record = _parse(texts)
-        if open_quote or (len(taken) > 1 and len(record) != width):
+        record = _parse(texts, strict=len(taken) > 1)
+        if open_quote or (len(taken) > 1 and (record is None or len(record) != width)):
             pending.extendleft(reversed(taken[1:]))
-            record = _parse(texts[:1])
+            record = _parse(texts[:1]) or []
             defects = (["too_long"] if first[2] else []) + ["unbalanced_quote"]
-        yield record, defects
+        yield record or [], defects
 
 
-def _parse(texts: list[str]) -> list[str]:
-    """The one CSV record in `texts` (csv's lenient rules); a carriage return mid-line is taken literally."""
+def _parse(texts: list[str], strict: bool = False) -> list[str] | None:
+    """The one CSV record in `texts`: csv's lenient rules on one line (a carriage return mid-line is taken
+    literally); across lines strict ones (a quote closed and followed by more text is a stray quote: None)."""
     try:
-        return next(csv.reader(texts), [])
+        return next(csv.reader(texts, strict=strict), [])
     except csv.Error:
-        return "".join(texts).rstrip("\r\n").split(",")
+        return None if strict else "".join(texts).rstrip("\r\n").split(",")
 
 
 def _ends_open(text: str, inside: bool) -> bool:
