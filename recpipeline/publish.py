@@ -194,6 +194,37 @@ def publish_if_blessed(url: str, ds: date, publish_id: int, model_id: str, shard
     return publish_day(url, ds, publish_id, model_id, shards=shards)
 
 
+def republish(url: str, ds: date, actor: str, reason: str) -> dict:
+    """Make the day `ds` as published earlier live again (roll back, or promote a newer one back), atomically,
+    with an audit row naming `actor` and `reason`. LookupError when that day has no published rows."""
+    if not reason.strip():
+        raise ValueError("a republish needs a reason (it is kept in recs.publish_audit)")
+    with db.connect(url) as conn, conn.cursor() as cur:
+        db.execute(cur, "recs_republish", {"ds": ds, "actor": actor, "reason": reason})
+        row = cur.fetchone()
+    if row is None:
+        raise LookupError(f"{ds} has no published recommendations to make live again")
+    day, publish_id, model_id, users, rows, audit_id = row
+    log.info(
+        "republished %s (publish_id %d, model %s, %d users) by %s: %s [audit %d]",
+        day,
+        publish_id,
+        model_id,
+        users,
+        actor,
+        reason,
+        audit_id,
+    )
+    return {
+        "ds": day.isoformat(),
+        "publish_id": int(publish_id),
+        "model_id": model_id,
+        "users": int(users),
+        "rows": int(rows),
+        "audit_id": int(audit_id),
+    }
+
+
 def refresh_category_top(url: str) -> dict[str, int]:
     """Rebuild recs.category_top from what recs.latest publishes now (readers see old or new rows)."""
     with db.connect(url) as conn, conn.cursor() as cur:

@@ -44,7 +44,7 @@ def register(
                 "params": json.dumps(params),
                 "train_from": train_from,
                 "train_to": train_to,
-                "metrics": json.dumps(metrics),
+                "metrics": json.dumps(metrics, default=float),
                 "artifact_uri": artifact_uri,
             },
         )
@@ -59,7 +59,7 @@ def decide(url: str, model_id: str, blessed: bool, reason: str, metrics: dict) -
                 "model_id": model_id,
                 "status": "blessed" if blessed else "rejected",
                 "reason": reason,
-                "metrics": json.dumps(metrics),
+                "metrics": json.dumps(metrics, default=float),
             },
         )
 

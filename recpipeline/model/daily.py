@@ -86,6 +86,8 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
         "final_loss": last.get("loss"),
         "val_ndcg@10": max((h.get("val_ndcg@10") or 0.0 for h in model.history), default=None),
     }
+    summary = {"model_id": model_id, "artifact": str(artifact), **metrics}
+    metrics["history"] = model.history  # per-epoch loss and validation metrics, for the Models page
     registry.register(
         url, model_id, ds, params.cell, settings.public_dict(), window.start, window.end, metrics, str(artifact)
     )
@@ -97,7 +99,7 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
         metrics["final_loss"],
         artifact,
     )
-    return {"model_id": model_id, "artifact": str(artifact), **metrics}
+    return summary
 
 
 def load_for_day(url: str, ds: date, artifact: str | Path):
