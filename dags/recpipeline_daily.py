@@ -1,28 +1,37 @@
 """
 ### recpipeline_daily
 
-One run = one day (`ds`, the run's **logical date**): the day's shop events and catalogue become ranked,
-explained recommendations in PostgreSQL.
+One run = one day (`ds`): the day's shop events and catalogue become ranked, explained recommendations in
+PostgreSQL. The day is the `ds` Param if given, else the run's **logical date**; a run triggered without a
+logical date processes the latest day with landed data.
 
 `ingest >> data_quality >> features >> train >> plan_scoring >> score (one per user shard) >> evaluate >> publish`
 
 * **Reads** landing files from `RECPIPE_LANDING_DIR/<ds>/` (or rows landed earlier with `recpipeline load`).
 * **Writes** `raw`, `clean`, `dq`, `features`, `models`, `eval`, and `recs` (readers use `recs.latest`).
-* **Rerun a day** by clearing its run: every task replaces its own rows for `ds`; `recs.latest` only changes
-  when `publish` succeeds, and only when `evaluate` blessed the model.
+* **No data for the day**: `ingest` ends *skipped* with the reason and so does the rest: nothing to do is not
+  a failure. **Gate rejection**: `publish` ends *skipped* with the gate's reason; `recs.latest` keeps the
+  previous day. Red means broken.
+* **Rerun a day** with other Params: trigger without a logical date and set `ds` (and e.g. `epochs`), or
+  `recpipeline rerun --ds D --conf '{"epochs": 2}'`; every task replaces its own rows for `ds`, and the
+  earlier run stays in the history.
 * A failing data-quality check of severity `error` stops the run before training.
+* The DAG is created paused: unpause it to start the nightly schedule.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from recpipeline import tasks
-from recpipeline.config import CELLS, RANGES, UNKNOWN_ITEM_POLICIES
-from recpipeline.runtime import PUBLISHED_ASSET_URI, run_date, run_settings
+from recpipeline.config import CELLS, RANGES, UNKNOWN_ITEM_POLICIES, Settings
+from recpipeline.ingest import NoDataForDay
+from recpipeline.publish import NotBlessed
+from recpipeline.runtime import PUBLISHED_ASSET_URI, requested_date, run_settings
 
 PUBLISHED = Asset(PUBLISHED_ASSET_URI)
 
@@ -39,6 +48,13 @@ def _setting(name: str, kind: str, description: str, **schema) -> Param:
 
 
 PARAMS = {
+    "ds": Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        description="Day to process (YYYY-MM-DD), e.g. to rerun a day with other Params. Empty: the run's logical "
+        "date; a run triggered without one processes the latest day with landed data.",
+    ),
     "top_k": _setting("top_k", "integer", "Recommendations per user."),
     "cell": _setting("cell", "string", "Recurrent cell of the user tower.", enum=[None, *CELLS]),
     "embedding_dim": _setting("embedding_dim", "integer", "Vector size of both towers."),
@@ -60,9 +76,11 @@ PARAMS = {
 }
 
 
-def _ctx():
+def _ctx(landed: dict | None = None) -> tuple[date | None, Settings]:
+    """The run's day (from ingest once it has decided, else as requested) and its settings."""
     context = get_current_context()
-    return run_date(context), run_settings(context, PARAMS)
+    ds = date.fromisoformat(landed["ds"]) if landed else requested_date(context)
+    return ds, run_settings(context, PARAMS)
 
 
 @dag(
@@ -71,6 +89,7 @@ def _ctx():
     start_date=pendulum.datetime(2010, 1, 1, tz="UTC"),  # early: runs for days before start_date run no tasks
     catchup=False,
     max_active_runs=1,
+    is_paused_upon_creation=True,  # the schedule starts only when an operator unpauses it
     params=PARAMS,
     doc_md=__doc__,
     tags=["recpipeline"],
@@ -78,51 +97,62 @@ def _ctx():
 def recpipeline_daily():
     @task(multiple_outputs=False)
     def ingest() -> dict:
-        """Land the day's events and catalogue into `raw` (COPY); nothing is dropped at the door."""
-        return tasks.ingest(*_ctx())
+        """Land the day's events and catalogue into `raw` (COPY); nothing is dropped at the door. A day with
+        no data skips the run (nothing to do is not a failure)."""
+        try:
+            return tasks.ingest(*_ctx())
+        except NoDataForDay as exc:
+            raise AirflowSkipException(str(exc)) from exc
 
     @task(multiple_outputs=False)
-    def data_quality() -> dict:
+    def data_quality(landed: dict) -> dict:
         """Validate `raw` into `clean`; quarantine bad rows in `dq.rejects`; fail on `error` checks."""
-        return tasks.data_quality(*_ctx())
+        return tasks.data_quality(*_ctx(landed))
 
     @task(multiple_outputs=False)
-    def features() -> dict:
+    def features(landed: dict) -> dict:
         """Item content features and user behaviour sequences for the day into `features`."""
-        return tasks.build_features(*_ctx())
+        return tasks.build_features(*_ctx(landed))
 
     @task(multiple_outputs=False, queue="training", pool="training", execution_timeout=timedelta(hours=2))
-    def train() -> dict:
+    def train(landed: dict) -> dict:
         """Train the two-tower model on history before the day; register it in `models.registry`."""
-        return tasks.train(*_ctx())
+        return tasks.train(*_ctx(landed))
 
     @task(multiple_outputs=False)
-    def plan_scoring(trained: dict) -> list[dict]:
+    def plan_scoring(landed: dict, trained: dict) -> list[dict]:
         """Allocate a publish id and one scoring job per user shard."""
-        return tasks.plan_scoring(*_ctx(), trained)
+        return tasks.plan_scoring(*_ctx(landed), trained)
 
     @task(multiple_outputs=False)
     def score(job: dict) -> dict:
         """Exact cosine Top-N for one user shard into the day's `recs.results` partition (unpublished)."""
-        return tasks.score(*_ctx(), job)
+        return tasks.score(*_ctx(job), job)
 
     @task(multiple_outputs=False)
-    def evaluate(trained: dict) -> dict:
+    def evaluate(landed: dict, trained: dict) -> dict:
         """Full-ranking metrics of the model and baselines on the day's behaviour; bless or reject."""
-        return tasks.evaluate(*_ctx(), trained)
+        return tasks.evaluate(*_ctx(landed), trained)
 
     @task(outlets=[PUBLISHED], multiple_outputs=False)
-    def publish(trained: dict, jobs: list[dict]) -> dict:
-        """Swap the day into `recs.latest` in one transaction, only if the model was blessed."""
-        return tasks.publish_results(*_ctx(), trained, jobs)
+    def publish(landed: dict, trained: dict, jobs: list[dict]) -> dict:
+        """Swap the day into `recs.latest` in one transaction, only if the model was blessed; a model the gate
+        did not bless ends this task skipped (with the gate's reason) and keeps the previous day live."""
+        try:
+            return tasks.publish_results(*_ctx(landed), trained, jobs)
+        except NotBlessed as exc:
+            raise AirflowSkipException(str(exc)) from exc
 
-    trained = train()
-    jobs = plan_scoring(trained)
+    landed = ingest()
+    checked = data_quality(landed)
+    built = features(landed)
+    trained = train(landed)
+    checked >> built >> trained
+    jobs = plan_scoring(landed, trained)
     scored = score.expand(job=jobs)
-    ingest() >> data_quality() >> features() >> trained
-    verdict = evaluate(trained)
+    verdict = evaluate(landed, trained)
     scored >> verdict
-    verdict >> publish(trained, jobs)
+    verdict >> publish(landed, trained, jobs)
 
 
 recpipeline_daily()

@@ -11,6 +11,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import psycopg2
+
 from recpipeline import db, local
 from recpipeline.config import load_settings
 from recpipeline.generate import DEFAULT_SEED, profile_names
@@ -24,9 +26,20 @@ def _date(text: str) -> date:
 
 def cmd_db(args) -> int:
     settings = load_settings()
+    if args.action == "stop":
+        if settings.database_url:
+            print("RECPIPE_DATABASE_URL is set: that server is not ours to stop")
+            return 1
+        print("embedded PostgreSQL stopped" if local.stop_embedded_db(settings) else "embedded PostgreSQL not running")
+        return 0
     url = db.database_url(settings)
     if args.action == "url":
         print(url)
+    elif args.action == "days":
+        from recpipeline.ingest import landed_days
+
+        days = landed_days(url, settings.landing)
+        print(f"{len(days)} day(s) with landed data: {days[0]} .. {days[-1]}" if days else "no landed data yet")
     else:
         applied = db.upgrade(url)
         print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none (up to date)'}")
@@ -68,8 +81,9 @@ def cmd_load(args) -> int:
 def cmd_dq(args) -> int:
     from recpipeline import quality
 
-    print("\n".join(quality.report_lines(db.database_url(load_settings()), args.ds)))
-    return 0
+    lines = quality.report_lines(db.database_url(load_settings()), args.ds)
+    print("\n".join(lines))
+    return 0 if lines and not lines[0].startswith("no ") else 1
 
 
 def cmd_eval(args) -> int:
@@ -77,22 +91,45 @@ def cmd_eval(args) -> int:
 
     settings = load_settings()
     url = db.database_url(settings)
-    if args.recompute:
+    if args.recompute:  # the evaluate task's computation, printed; the day's recorded decision is never rewritten
         from recpipeline import registry
-        from recpipeline.evaluation.daily import evaluate_day
+        from recpipeline.evaluation.daily import compute_day
 
         model_id = args.model_id or store.latest_model_id(url, args.ds)
         if model_id is None:
             raise LookupError(f"no evaluated model for {args.ds}; pass --model-id")
-        evaluate_day(url, args.ds, settings, model_id, registry.get(url, model_id).artifact_uri)
+        day = compute_day(url, args.ds, settings, model_id, registry.get(url, model_id).artifact_uri)
+        print("\n".join(store.format_table(args.ds, *store.results_table(day.results))))
+        print(
+            f"  gate (recomputed, not recorded): model {model_id} "
+            f"{'would be BLESSED' if day.decision.blessed else 'would NOT be blessed'}: {day.decision.reason}"
+        )
+        return 0
     print("\n".join(store.report_lines(url, args.ds)))
     path = report.latest_report_path(url, args.ds, settings.artifacts)
     print(f"report: {path}" if path else "no HTML report for this day yet (written by the evaluate task)")
     return 0
 
 
+def _conf(text: str | None) -> dict:
+    """--conf as a JSON object of DAG Params, or a one-line error."""
+    try:
+        conf = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--conf is not JSON: {exc}") from None
+    if not isinstance(conf, dict):
+        raise ValueError(f"--conf must be a JSON object of DAG Params, e.g. '{{\"epochs\": 2}}'; got {text}")
+    return conf
+
+
 def cmd_run(args) -> int:
-    local.run_dag(args.ds, json.loads(args.conf) if args.conf else None)
+    local.run_dag(args.ds, _conf(args.conf))
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    run = local.rerun(args.ds, _conf(args.conf))
+    print(f"triggered {run['run_id']} ({run['state']}): {run['url']}")
     return 0
 
 
@@ -120,8 +157,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recpipeline", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("db", help="database: print the URL in use or apply migrations")
-    s.add_argument("action", choices=["upgrade", "url"])
+    s = sub.add_parser("db", help="database: the URL in use, migrations, days with data, stop the embedded server")
+    s.add_argument("action", choices=["upgrade", "url", "days", "stop"])
     s.set_defaults(func=cmd_db)
 
     s = sub.add_parser("generate", help="write a synthetic shop's daily landing files")
@@ -154,10 +191,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--model-id", help="with --recompute: the model to evaluate (default: the day's latest)")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("run", help="run the recpipeline_daily DAG for one day through Airflow")
+    s = sub.add_parser("run", help="run recpipeline_daily for one day here, through Airflow (dag.test)")
     s.add_argument("--ds", type=_date, required=True)
     s.add_argument("--conf", help='DAG Params as JSON, e.g. \'{"cell": "lstm"}\'')
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("rerun", help="trigger recpipeline_daily for a day on a running Airflow (REST API)")
+    s.add_argument("--ds", type=_date, required=True)
+    s.add_argument("--conf", help="DAG Params as JSON, e.g. '{\"epochs\": 2}'")
+    s.set_defaults(func=cmd_rerun)
 
     s = sub.add_parser("demo", help="set up, generate the demo shop, run the DAG, print a summary")
     s.add_argument("--profile", default="demo", choices=profile_names())
@@ -174,8 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, LookupError) as exc:
+    except (ValueError, FileNotFoundError, LookupError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (psycopg2.OperationalError, psycopg2.ProgrammingError) as exc:  # unreachable, bad credentials or URL
+        if isinstance(exc, psycopg2.ProgrammingError) and not str(exc).startswith("invalid dsn"):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: cannot connect to the results database: {first}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:
         print(f"error: {' '.join(exc.cmd[:4])} ... exited {exc.returncode}", file=sys.stderr)

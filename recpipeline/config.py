@@ -83,6 +83,8 @@ class Settings:
     home: Path = PROJECT_ROOT / ".recpipeline"  # RECPIPE_HOME
     artifact_root: Path | None = None  # RECPIPE_ARTIFACT_ROOT; None -> home/artifacts
     landing_dir: Path | None = None  # RECPIPE_LANDING_DIR; None -> home/landing
+    airflow_url: str = "http://localhost:8080"  # RECPIPE_AIRFLOW_URL: the API server `recpipeline rerun` calls
+    airflow_user: str = "admin"  # RECPIPE_AIRFLOW_USER (password: RECPIPE_AIRFLOW_PASSWORD, never a setting)
     # data quality
     unknown_items: str = "warn"  # RECPIPE_UNKNOWN_ITEMS: reject | warn
     max_lateness_hours: int = 24  # RECPIPE_MAX_LATENESS_HOURS

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -183,15 +184,31 @@ def publish_day(url: str, ds: date, publish_id: int, model_id: str, shards: int 
     return {"users": int(users), "rows": int(rows)}
 
 
+class NotBlessed(RuntimeError):
+    """The gate did not bless the day's model: a decision, not a breakage (the publish task ends skipped)."""
+
+
 def publish_if_blessed(url: str, ds: date, publish_id: int, model_id: str, shards: int) -> dict[str, int]:
-    """Publish the day only if evaluate blessed the model; otherwise fail loudly and keep recs.latest."""
+    """Publish the day only if evaluate blessed the model; otherwise raise NotBlessed and keep recs.latest."""
     record = registry.get(url, model_id)
     if record.status != "blessed":
-        raise RuntimeError(
+        raise NotBlessed(
             f"model {record.model_id} is {record.status}, not blessed ({record.reason}); "
             f"recs.latest keeps the previously published day"
         )
     return publish_day(url, ds, publish_id, model_id, shards=shards)
+
+
+def publish_stage(url: str, ds: date, publish_id: int, model_id: str, shards: int, artifact_root: Path) -> dict:
+    """The publish task: swap the day in if blessed, refresh recs.category_top from it, and render the day's
+    report again so it names what is live now."""
+    from recpipeline.evaluation import report
+
+    published = publish_if_blessed(url, ds, publish_id, model_id, shards)
+    refresh_category_top(url)
+    path = report.write_report(url, ds, model_id, artifact_root)
+    log.info("evaluation report (as published): %s", path)
+    return {**published, "report": str(path)}
 
 
 def republish(url: str, ds: date, actor: str, reason: str) -> dict:

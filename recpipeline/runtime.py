@@ -13,18 +13,19 @@ from recpipeline.config import Settings, load_settings
 PUBLISHED_ASSET_URI = "postgres://localhost:5432/recpipeline/recs/latest"
 
 
-class MissingLogicalDate(RuntimeError):
-    """The run has no logical date (triggered with logical_date null, or by an asset event)."""
+RUN_PARAMS = ("ds",)  # declared Params that choose what a run processes rather than how (not settings)
 
 
-def run_date(context: Mapping[str, Any]) -> date:
-    """The partition a run processes: its logical date, never `now()` (docs/AIRFLOW.md, "Which date")."""
+def requested_date(context: Mapping[str, Any]) -> date | None:
+    """The day a run asks for: its `ds` Param, else its logical date; None for a run with neither (triggered
+    without a logical date, or by an asset event), which then processes the latest landed day (ingest decides).
+    Never `now()` (docs/AIRFLOW.md, "Which date")."""
+    chosen = (context.get("params") or {}).get("ds")
+    if chosen:
+        return date.fromisoformat(str(chosen))
     logical = context.get("logical_date")
     if logical is None:
-        raise MissingLogicalDate(
-            "this run has no logical date, so it cannot tell which day to process; trigger it with a "
-            'logical date (UI: \'Logical date\'; REST: "logical_date": "2026-10-30T00:00:00Z")'
-        )
+        return None
     return logical.date() if hasattr(logical, "date") else logical
 
 
@@ -44,4 +45,4 @@ def run_settings(context: Mapping[str, Any], declared: Collection[str]) -> Setti
             f"its Params are {', '.join(sorted(declared))}"
         )
     params = context.get("params") or {}
-    return load_settings({name: params.get(name) for name in declared})
+    return load_settings({name: params.get(name) for name in declared if name not in RUN_PARAMS})

@@ -18,8 +18,8 @@ from recpipeline.ingest import land_day
 log = logging.getLogger(__name__)
 
 
-def ingest(ds: date, settings: Settings) -> dict:
-    """Land the day's canonical files from the landing folder; a day landed earlier (CLI) is kept."""
+def ingest(ds: date | None, settings: Settings) -> dict:
+    """Land the day's canonical files (no day: the latest landed); its "ds" is the run's day from here on."""
     return land_day(db.database_url(settings), settings.landing, ds)
 
 
@@ -56,6 +56,7 @@ def plan_scoring(ds: date, settings: Settings, trained: dict) -> list[dict]:
     log.info("plan_scoring %s: publish_id %d, %d shard(s)", ds, publish_id, shards)
     return [
         {
+            "ds": ds.isoformat(),
             "shard": s,
             "shards": shards,
             "publish_id": publish_id,
@@ -81,7 +82,7 @@ def evaluate(ds: date, settings: Settings, trained: dict) -> dict:
 
 
 def publish_results(ds: date, settings: Settings, trained: dict, jobs: list[dict]) -> dict:
-    """Publish the day only if evaluate blessed the model; otherwise fail and keep recs.latest."""
-    return publish.publish_if_blessed(
-        db.database_url(settings), ds, jobs[0]["publish_id"], trained["model_id"], shards=len(jobs)
+    """Publish the day only if evaluate blessed the model (else publish.NotBlessed), then refresh what follows it."""
+    return publish.publish_stage(
+        db.database_url(settings), ds, jobs[0]["publish_id"], trained["model_id"], len(jobs), settings.artifacts
     )

@@ -397,6 +397,17 @@ def test_local_executor_rest_trigger_then_backfill(tmp_path, server_url, fresh_d
         stack.wait_runs(1, lambda r: r["dag_run_id"] == run_id, timeout=360)
         triggered = time.monotonic() - t0
 
+        # `recpipeline rerun`: the same day again through the REST API, as a run without a logical date; the
+        # first run stays in the history (a second trigger with the logical date would answer 409)
+        from recpipeline.config import load_settings
+        from recpipeline.local import rerun
+
+        os.environ["RECPIPE_AIRFLOW_PASSWORD"] = "admin"
+        again = rerun(last, CONF, load_settings({"airflow_url": stack.api.base}))
+        stack.wait_runs(1, lambda r: r["dag_run_id"] == again["run_id"], timeout=360)
+        runs_of_last = [r["dag_run_id"] for r in stack.api.runs() if r["state"] == "success"]
+        assert {run_id, again["run_id"]} <= set(runs_of_last)
+
         first, to = last - timedelta(days=3), last - timedelta(days=1)
         backfill = stack.api.call(
             "POST",

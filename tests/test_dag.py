@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from recpipeline import db
 from recpipeline.config import PROJECT_ROOT
+from recpipeline.evaluation.registry import split_label
 
 
 def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
@@ -140,28 +141,46 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
         served_cold = cur.fetchall()
     assert len(served_cold) == 7 and {source for _, source in served_cold} == {"trending"}
 
-    # the CLI evaluates with the same code outside Airflow and gets exactly the DAG's numbers
+    # recomputing the day outside Airflow gives exactly the DAG's numbers, and never rewrites its decision
+    from recpipeline import registry
     from recpipeline.cli import main as cli
+    from recpipeline.config import load_settings
+    from recpipeline.evaluation.daily import compute_day
 
     def day_metrics():
         with db.connect(fresh_db) as conn, conn.cursor() as cur:
-            cur.execute(
-                "SELECT method, metric, k, value, users FROM eval.metrics WHERE ds = %s ORDER BY 1, 2, 3", (normal_day,)
-            )
-            return cur.fetchall()
+            cur.execute("SELECT method, metric, k, value FROM eval.metrics WHERE ds = %s", (normal_day,))
+            stored = {(method, metric, k): value for method, metric, k, value in cur.fetchall()}
+            cur.execute("SELECT model_id, blessed, decided_at FROM eval.gate_decisions WHERE ds = %s", (normal_day,))
+            return stored, cur.fetchall()
 
-    through_dag = day_metrics()
+    stored, decisions = day_metrics()
+    ((model_id, _, _),) = decisions
+    settings = load_settings({"gate_baselines": "popularity"})
+    again = compute_day(fresh_db, normal_day, settings, model_id, registry.get(fresh_db, model_id).artifact_uri)
+    recomputed = {
+        (
+            m,
+            *split_label(label),
+        ): v
+        for m, r in again.results.items()
+        for label, v in r.items()
+        if label != "users"
+    }
+    assert recomputed == stored and len(stored) > 40
     assert cli(["eval", "report", "--ds", normal_day.isoformat(), "--recompute"]) == 0
-    assert day_metrics() == through_dag and len(through_dag) > 40
+    assert day_metrics() == (stored, decisions)
 
     run = dag.test(logical_date=at(broken_day), run_conf={"random_model": True})
     states = task_states(run)
-    assert run.state == "failed" and states["evaluate"] == "success" and states["publish"] == "failed", states
+    # a gate rejection is a decision, not a breakage: publish ends skipped and the run succeeds
+    assert run.state == "success" and states["evaluate"] == "success" and states["publish"] == "skipped", states
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
         cur.execute("SELECT status, reason FROM models.registry WHERE ds = %s", (broken_day,))
         status, reason = cur.fetchone()
     assert status == "rejected" and "does not beat popularity" in reason
     assert latest_checksum(fresh_db) == published
+
     # what is measured is what was served: the trending list the gate judged on broken_day is the list cold
     # users were served after normal_day's publish
     from recpipeline.evaluation.daily import trending_order
@@ -183,3 +202,7 @@ def test_whole_dag_on_tiny_shop_publishes_and_protects_recommendations(fresh_db,
         )
         assert ("volume", "fail") in cur.fetchall()
     assert latest_checksum(fresh_db) == published
+
+    # a scheduled run for a day nothing has landed for does not fail: every task ends skipped
+    run = dag.test(logical_date=at(collapsed_day + timedelta(days=30)))
+    assert run.state == "success" and set(task_states(run).values()) == {"skipped"}, task_states(run)

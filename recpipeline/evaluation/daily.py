@@ -7,6 +7,7 @@ its own day's catalogue, mapped onto today's), so the gate never compares number
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -15,8 +16,8 @@ from recpipeline import features, ragged, registry, scoring, trending
 from recpipeline.config import Settings
 from recpipeline.days import day_start_epoch
 from recpipeline.evaluation import store
-from recpipeline.evaluation.gate import gate
-from recpipeline.evaluation.metrics import hit_matrix, recommendation_counts
+from recpipeline.evaluation.gate import GateDecision, gate
+from recpipeline.evaluation.metrics import bootstrap_intervals, hit_matrix, recommendation_counts
 from recpipeline.evaluation.protocol import EvalSet, chronological_split, remap_ranking
 from recpipeline.evaluation.registry import (
     BASELINES,
@@ -28,10 +29,12 @@ from recpipeline.evaluation.registry import (
     MetricInput,
     compute_metrics,
     metric_label,
+    per_user_values,
 )
 from recpipeline.features import ItemTable
 
 log = logging.getLogger(__name__)
+BOOTSTRAP_SEED = 0  # fixed: rerunning a day gives the same intervals
 
 
 def trending_order(url: str, ds: date, items: ItemTable) -> np.ndarray:
@@ -46,19 +49,26 @@ def baseline_rankings(data: EvalSet, k: int, trending_list: np.ndarray, n_items:
     return {name: spec.rank(given) for name, spec in BASELINES.items()}
 
 
+Intervals = dict[str, dict[str, tuple[float, float]]]  # method -> metric label -> 95% CI (bootstrap over users)
+
+
 def method_metrics(
     rankings: dict[str, np.ndarray], data: EvalSet, n_items: int, item_vecs: np.ndarray | None
-) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
-    """Every registered metric for every method, and per method how often each item is in a top-BEYOND_K list."""
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray], Intervals]:
+    """Every registered metric for every method, per method how often each item is in a top-BEYOND_K list, and
+    95% bootstrap intervals of the metrics that are means over users (the same resamples for every method)."""
     train_users, train_items = ragged.flatten(data.all_history)
     catalogue = np.arange(1, n_items + 1)
-    results, counts = {}, {}
+    results, counts, intervals = {}, {}, {}
     for method, ranked in rankings.items():
         top = ranked[:, :BEYOND_K]
         counts[method] = recommendation_counts(top, catalogue)
         given = MetricInput(hit_matrix(ranked, data.relevant), top, counts[method], train_users, train_items, item_vecs)
         results[method] = compute_metrics(given)
-    return results, counts
+        per_user = per_user_values(given)
+        low, high = bootstrap_intervals(np.column_stack(list(per_user.values())), seed=BOOTSTRAP_SEED)
+        intervals[method] = {label: (float(lo), float(hi)) for label, lo, hi in zip(per_user, low, high, strict=True)}
+    return results, counts, intervals
 
 
 def _last_blessed_metric(url: str, ds: date, settings: Settings, data: EvalSet, items: ItemTable) -> float | None:
@@ -85,33 +95,60 @@ def _last_blessed_metric(url: str, ds: date, settings: Settings, data: EvalSet, 
     return float(value)
 
 
-def evaluate_day(url: str, ds: date, settings: Settings, model_id: str, artifact: str) -> dict:
-    """Score the model and the baselines on the day, gate, record metrics, decision and report."""
-    from recpipeline.evaluation import report
+@dataclass
+class DayEvaluation:
+    """Everything the evaluate stage computed for a day, before anything is recorded."""
+
+    model_id: str
+    results: dict[str, dict[str, float]]  # method -> metric label -> value (and "users")
+    counts: dict[str, np.ndarray]  # method -> appearances of each item in its top-BEYOND_K lists
+    intervals: Intervals
+    decision: GateDecision
+
+
+def compute_day(url: str, ds: date, settings: Settings, model_id: str, artifact: str) -> DayEvaluation:
+    """Score the model and every baseline on the day's users and apply the gate; writes nothing."""
     from recpipeline.model.daily import load_for_day
 
     model, items, item_vecs = load_for_day(url, ds, artifact)
     data = chronological_split(features.load_sequences(url, ds), day_start_epoch(ds))
     if not data.relevant:
         raise RuntimeError(f"no user with history before {ds} interacted with a new item on {ds}: cannot evaluate")
+    log.info(
+        "evaluate %s: %d users with new items, %d items; ranking the whole catalogue",
+        ds,
+        len(data.relevant),
+        items.n_items,
+    )
     k = max(KS)
     user_vecs = model.user_vectors(data.history, data.history_events)
     rankings = {
         MODEL: scoring.top_n(scoring.normalise(user_vecs), scoring.normalise(item_vecs), k, exclude=data.history).items
     }
     rankings.update(baseline_rankings(data, k, trending_order(url, ds, items), items.n_items))
-    results, counts = method_metrics(rankings, data, items.n_items, item_vecs)
+    log.info("evaluate %s: ranked by the model and %d baselines; computing metrics", ds, len(rankings) - 1)
+    results, counts, intervals = method_metrics(rankings, data, items.n_items, item_vecs)
     decision = gate(results, settings, _last_blessed_metric(url, ds, settings, data, items))
-    store.store(url, ds, model_id, results, decision)
-    key = decision.metric
-    registry.decide(url, model_id, decision.blessed, decision.reason, {m: r[key] for m, r in results.items()})
+    return DayEvaluation(model_id, results, counts, intervals, decision)
+
+
+def evaluate_day(url: str, ds: date, settings: Settings, model_id: str, artifact: str) -> dict:
+    """The evaluate task: compute, then record metrics, the gate decision, the registry status and the report."""
+    from recpipeline.evaluation import report
+
+    day = compute_day(url, ds, settings, model_id, artifact)
+    store.store(url, ds, model_id, day.results, day.decision, day.intervals)
+    key = day.decision.metric
+    registry.decide(
+        url, model_id, day.decision.blessed, day.decision.reason, {m: r[key] for m, r in day.results.items()}
+    )
     for line in store.report_lines(url, ds, compact=True):
         log.info("%s", line)
-    path = report.write_report(url, ds, model_id, settings.artifacts, report.ReportExtras(counts, k=BEYOND_K))
+    path = report.write_report(url, ds, model_id, settings.artifacts, report.ReportExtras(day.counts, k=BEYOND_K))
     log.info("evaluation report: %s", path)
     return {
-        "blessed": decision.blessed,
-        "reason": decision.reason,
-        "users": int(results[MODEL]["users"]),
-        **{f"{m}_{key}": round(r[key], 6) for m, r in results.items()},
+        "blessed": day.decision.blessed,
+        "reason": day.decision.reason,
+        "users": int(day.results[MODEL]["users"]),
+        **{f"{m}_{key}": round(r[key], 6) for m, r in day.results.items()},
     }

@@ -636,3 +636,29 @@ def category_diversity(ranked: Ranked, item_category: Mapping[Hashable, Hashable
         return 0.0
     pairs = sizes[ok] * (sizes[ok] - 1) / 2.0
     return float((1.0 - same[ok] / pairs).mean())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Uncertainty
+# ---------------------------------------------------------------------------------------------------------
+
+
+def bootstrap_intervals(
+    values: np.ndarray, resamples: int = 200, level: float = 0.95, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile-bootstrap confidence intervals of the column means of ``values`` (users x metrics).
+
+    Users are resampled with replacement, the same resamples for every column (so intervals of metrics on the
+    same users are comparable); resample r's means are ``counts_r @ values / n`` with counts_r the multinomial
+    draw, one matrix product for all columns. Deterministic for a seed; (nan, nan) columns without users.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    if n == 0:
+        empty = np.full(values.shape[1], np.nan)
+        return empty, empty.copy()
+    rng = np.random.default_rng(seed)
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(resamples)])
+    means = counts.astype(np.float64) @ values / n
+    tail = (1.0 - level) / 2.0
+    return np.quantile(means, tail, axis=0), np.quantile(means, 1.0 - tail, axis=0)

@@ -58,6 +58,7 @@ class MetricSpec:
     compute: Callable[[MetricInput, int], float]
     higher_is_better: bool = True
     at_k: bool = True
+    per_user: Callable[[MetricInput, int], np.ndarray] | None = None  # the values `compute` averages, if any
 
     @property
     def ks(self) -> tuple[int, ...]:
@@ -67,33 +68,27 @@ class MetricSpec:
         return KS if self.kind == "accuracy" else (BEYOND_K,)
 
 
-def _accuracy(per_user: str) -> Callable[[MetricInput, int], float]:
+def _accuracy(name: str, description: str, per_user: str, at_k: bool = True) -> MetricSpec:
+    """An accuracy metric: the mean over evaluated users of a per-user value of `Hits` (with a bootstrap CI)."""
+
+    def values(m: MetricInput, k: int) -> np.ndarray:
+        return getattr(m.hits, per_user)(k or None)[m.hits.evaluated]
+
     def compute(m: MetricInput, k: int) -> float:
         return m.hits.mean(getattr(m.hits, per_user)(k or None))
 
-    return compute
+    return MetricSpec(name, description, "accuracy", compute, at_k=at_k, per_user=values)
 
 
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
-        MetricSpec(
-            "ndcg",
-            "ranking quality of the hits, discounted by position (1 = all new items on top)",
-            "accuracy",
-            _accuracy("ndcg"),
-        ),
-        MetricSpec("recall", "share of the user's new items found in the top k", "accuracy", _accuracy("recall")),
-        MetricSpec(
-            "precision", "share of the top k that are new items of the user", "accuracy", _accuracy("precision")
-        ),
-        MetricSpec(
-            "map", "mean average precision: precision at each hit, averaged", "accuracy", _accuracy("average_precision")
-        ),
-        MetricSpec(
-            "hit_rate", "share of users with at least one new item in the top k", "accuracy", _accuracy("hit_rate")
-        ),
-        MetricSpec("mrr", "mean of 1 / rank of the first hit", "accuracy", _accuracy("reciprocal_rank"), at_k=False),
+        _accuracy("ndcg", "ranking quality of the hits, discounted by position (1 = all new items on top)", "ndcg"),
+        _accuracy("recall", "share of the user's new items found in the top k", "recall"),
+        _accuracy("precision", "share of the top k that are new items of the user", "precision"),
+        _accuracy("map", "mean average precision: precision at each hit, averaged", "average_precision"),
+        _accuracy("hit_rate", "share of users with at least one new item in the top k", "hit_rate"),
+        _accuracy("mrr", "mean of 1 / rank of the first hit", "reciprocal_rank", at_k=False),
         MetricSpec(
             "coverage",
             "share of the catalogue recommended to at least one user",
@@ -152,6 +147,16 @@ def compute_metrics(m: MetricInput) -> dict[str, float]:
             out[metric_label(spec.name, k)] = float(spec.compute(m, k))
     out["users"] = float(m.hits.n_users)
     return out
+
+
+def per_user_values(m: MetricInput) -> dict[str, np.ndarray]:
+    """label -> the per-user values behind each metric that is a mean over users (for confidence intervals)."""
+    return {
+        metric_label(spec.name, k): spec.per_user(m, k)
+        for spec in METRICS.values()
+        if spec.per_user is not None
+        for k in spec.ks
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------

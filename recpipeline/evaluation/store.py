@@ -17,24 +17,35 @@ COMPACT = [
 ]
 
 
-def _metric_rows(ds: date, model_id: str, results: dict[str, dict[str, float]]) -> Iterator[tuple]:
+def _metric_rows(
+    ds: date, model_id: str, results: dict[str, dict[str, float]], intervals: dict[str, dict[str, tuple]]
+) -> Iterator[tuple]:
     for method, report in results.items():
         users = int(report["users"])
         for key, value in report.items():
             if key == "users":
                 continue
-            yield (ds, model_id, method, *split_label(key), float(value), users)
+            low, high = intervals.get(method, {}).get(key, (None, None))
+            yield (ds, model_id, method, *split_label(key), float(value), users, low, high)
 
 
-def store(url: str, ds: date, model_id: str, results: dict[str, dict[str, float]], decision: GateDecision) -> None:
-    """Replace the model's metrics and gate decision for the day, in one transaction."""
+def store(
+    url: str,
+    ds: date,
+    model_id: str,
+    results: dict[str, dict[str, float]],
+    decision: GateDecision,
+    intervals: dict[str, dict[str, tuple]] | None = None,
+) -> None:
+    """Replace the model's metrics (with their 95% intervals where known) and gate decision for the day, in one
+    transaction."""
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "eval_clear", {"ds": ds, "model_id": model_id})
         db.copy_in(
             cur,
             "eval.metrics",
-            ("ds", "model_id", "method", "metric", "k", "value", "users"),
-            _metric_rows(ds, model_id, results),
+            ("ds", "model_id", "method", "metric", "k", "value", "users", "ci_low", "ci_high"),
+            _metric_rows(ds, model_id, results, intervals or {}),
         )
         db.execute(
             cur,
@@ -54,24 +65,35 @@ def store(url: str, ds: date, model_id: str, results: dict[str, dict[str, float]
 
 
 def latest_model_id(url: str, ds: date) -> str | None:
-    """The model most recently evaluated for a day."""
+    """The day's model: the one that went live with the day, else the one evaluated most recently."""
     with db.connect(url) as conn, conn.cursor() as cur:
         rows = db.fetch_all(cur, "eval_decision_for_day", {"ds": ds})
     return rows[0][0] if rows else None
 
 
 def report_lines(url: str, ds: date, compact: bool = False) -> list[str]:
-    """The metrics table (methods as columns) and the gate decision for a day."""
+    """The metrics table (methods as columns) and the gate decision of the day's model (see latest_model_id)."""
     with db.connect(url) as conn, conn.cursor() as cur:
         rows = db.fetch_all(cur, "eval_metrics_for_day", {"ds": ds})
         decision = db.fetch_all(cur, "eval_decision_for_day", {"ds": ds})
     if not rows:
-        return [f"no evaluation for {ds}: run the evaluate task first"]
+        raise LookupError(f"no evaluation for {ds}: run the evaluate task for {ds} first")
     table: dict[tuple[str, int], dict[str, float]] = {}
     users = {}
     for metric, k, method, value, n, _ in rows:
         table.setdefault((metric, k), {})[method] = value
         users[method] = n
+    lines = format_table(ds, table, users, compact)
+    if decision:
+        model_id, blessed, *_, reason = decision[0]
+        lines.append(f"  gate: model {model_id} {'BLESSED' if blessed else 'NOT blessed'}: {reason}")
+    return lines
+
+
+def format_table(
+    ds: date, table: dict[tuple[str, int], dict[str, float]], users: dict[str, float], compact: bool = False
+) -> list[str]:
+    """{(metric, k): {method: value}} as text lines, metrics in registry order, methods as columns."""
     order = [(name, k) for name, spec in METRICS.items() for k in spec.ks]
     wanted = COMPACT if compact else order + sorted(set(table) - set(order))
     keys = [key for key in wanted if key in table]
@@ -84,7 +106,14 @@ def report_lines(url: str, ds: date, compact: bool = False) -> list[str]:
     for metric, k in keys:
         label = metric_label(metric, k)
         lines.append(f"  {label:14}" + "".join(f"{table[(metric, k)].get(m, float('nan')):>14.4f}" for m in shown))
-    if decision:
-        model_id, blessed, *_, reason = decision[0]
-        lines.append(f"  gate: model {model_id} {'BLESSED' if blessed else 'NOT blessed'}: {reason}")
     return lines
+
+
+def results_table(results: dict[str, dict[str, float]]) -> tuple[dict[tuple[str, int], dict[str, float]], dict]:
+    """`format_table`'s inputs from in-memory results (method -> label -> value)."""
+    table: dict[tuple[str, int], dict[str, float]] = {}
+    for method, report in results.items():
+        for label, value in report.items():
+            if label != "users":
+                table.setdefault(split_label(label), {})[method] = value
+    return table, {method: report["users"] for method, report in results.items()}

@@ -41,6 +41,20 @@ class ReportExtras:
     rec_counts: dict[str, np.ndarray] = field(default_factory=dict)
     k: int | None = None
 
+    def save(self, path: Path) -> None:
+        """Keep them beside the report, so the report can be rendered again after publish."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, k=np.int64(self.k or 0), **{f"counts_{m}": c for m, c in self.rec_counts.items()})
+
+    @classmethod
+    def load(cls, path: Path) -> ReportExtras | None:
+        """What `save` wrote, or None when there is no such file."""
+        if not path.exists():
+            return None
+        with np.load(path) as saved:
+            counts = {key.removeprefix("counts_"): saved[key] for key in saved.files if key.startswith("counts_")}
+            return cls(counts, int(saved["k"]) or None)
+
 
 @dataclass
 class TailCurve:

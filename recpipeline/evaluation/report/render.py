@@ -63,10 +63,16 @@ def render(template_name: str, **context: Any) -> str:
 def write_report(url: str, ds: date, model_id: str, artifact_root: Path, extras: ReportExtras | None = None) -> Path:
     """Render the evaluation report of `model_id` on `ds` to `report_path(...)` and return that path.
 
-    LookupError when eval.metrics has no rows for the run. The file is replaced atomically.
+    LookupError when eval.metrics has no rows for the run. The file is replaced atomically. `extras` are kept
+    beside the report (extras.npz), so a later call without them (after publish) renders the same curves.
     """
-    page = render("report.html.j2", **report_context(url, ds, model_id, extras))
     path = report_path(artifact_root, ds, model_id)
+    saved = path.parent / "extras.npz"
+    if extras is not None:
+        extras.save(saved)
+    else:
+        extras = ReportExtras.load(saved)
+    page = render("report.html.j2", **report_context(url, ds, model_id, extras))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".html.tmp{os.getpid()}")
     tmp.write_text(page, encoding="utf-8")
