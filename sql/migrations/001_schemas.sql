@@ -1,4 +1,4 @@
--- RecPipeline schema: one schema per concern (see docs/ARCHITECTURE.md "Tables").
+-- RecPipeline schema: one schema per concern (see DESIGN.md "Canonical data").
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS clean;
 CREATE SCHEMA IF NOT EXISTS dq;
