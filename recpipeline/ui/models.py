@@ -14,14 +14,19 @@ from recpipeline.ui.queries import rows
 log = logging.getLogger(__name__)
 REGISTRY_ROWS = 50
 AUDIT_ROWS = 20
-HIDDEN_PARAMS = ("home", "landing_dir", "artifact_root", "database_url")  # paths, not model parameters
+HIDDEN_PARAMS = ("home", "landing_dir", "artifact_root", "database_url", "dq_thresholds")  # not model parameters
+
+
+def is_model_param(name: str) -> bool:
+    """Whether a registered setting describes the model or its training (not a path, URL or Airflow detail)."""
+    return name not in HIDDEN_PARAMS and not name.startswith("airflow_") and not name.endswith(("_url", "_dir"))
 
 
 def _model(row: dict[str, Any]) -> dict[str, Any]:
     """A registry row with its training history split out of the metrics JSON and summarised."""
     metrics = dict(row["metrics"] or {})
     history = metrics.pop("history", None) or []
-    params = {k: v for k, v in (row["params"] or {}).items() if k not in HIDDEN_PARAMS}
+    params = {k: v for k, v in (row["params"] or {}).items() if is_model_param(k)}
     return {
         **row,
         "params": params,

@@ -29,6 +29,8 @@ def _maybe(value: Any, digits: int = 4) -> str:
     """A number with `digits` decimals, other values as text, a dash for None."""
     if value is None:
         return "–"
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
+        return f"{int(value):,}"  # a count stored as a float (e.g. accepted rows)
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)

@@ -114,8 +114,9 @@ def _settings(request: Request) -> tuple[str, Settings]:
     return db.database_url(settings), settings
 
 
-def _run_links(request: Request, days: list[date]) -> dict[date, str]:
-    """The Airflow UI path of each day's run (the run page when known, else the DAG's runs of that date)."""
+def _run_links(request: Request, days: list[date]) -> tuple[dict[date, str], set[date]]:
+    """The Airflow UI path of each day's run (the run page when known, else the DAG's runs of that date), and
+    the days whose run is known."""
     host = _host(request)
     try:
         known = host.run_links(days)
@@ -128,7 +129,7 @@ def _run_links(request: Request, days: list[date]) -> dict[date, str]:
         + urlencode({"logical_date_gte": f"{d}T00:00:00Z", "logical_date_lte": f"{d}T00:00:00Z"})
         for d in days
     }
-    return {**fallback, **known}
+    return {**fallback, **known}, set(known)
 
 
 def create_app(host: Host) -> FastAPI:
@@ -145,8 +146,8 @@ def create_app(host: Host) -> FastAPI:
     def overview_page(request: Request, viewer: SignedIn, ds: date | None = None) -> HTMLResponse:
         url, _ = _settings(request)
         data = overview.overview(url, ds)
-        runs = _run_links(request, [d["ds"] for d in data["days"]] + ([data["ds"]] if data["ds"] else []))
-        return _page(request, viewer, "overview.html.j2", "Overview", runs=runs, **data)
+        runs, known = _run_links(request, [d["ds"] for d in data["days"]] + ([data["ds"]] if data["ds"] else []))
+        return _page(request, viewer, "overview.html.j2", "Overview", runs=runs, known_runs=known, **data)
 
     @app.get("/quality", response_class=HTMLResponse)
     def quality_page(request: Request, viewer: SignedIn, reason: str | None = None) -> HTMLResponse:
