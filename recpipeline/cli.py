@@ -122,6 +122,17 @@ def _conf(text: str | None) -> dict:
     return conf
 
 
+def cmd_forget(args) -> int:
+    import getpass
+
+    from recpipeline.privacy import forget_user
+
+    erased = forget_user(db.database_url(load_settings()), args.user, args.actor or getpass.getuser())
+    rows = ", ".join(f"{table} {n:,}" for table, n in erased.items() if table != "erasure_id")
+    print(f"erased user (audit row {erased['erasure_id']} in dq.erasures): {rows}")
+    return 0
+
+
 def cmd_run(args) -> int:
     local.run_dag(args.ds, _conf(args.conf))
     return 0
@@ -200,6 +211,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--ds", type=_date, required=True)
     s.add_argument("--conf", help="DAG Params as JSON, e.g. '{\"epochs\": 2}'")
     s.set_defaults(func=cmd_rerun)
+
+    s = sub.add_parser("forget", help="erase one user from every schema (one transaction, audited)")
+    s.add_argument("--user", required=True)
+    s.add_argument("--actor", help="who asked (default: the OS user), kept in dq.erasures")
+    s.set_defaults(func=cmd_forget)
 
     s = sub.add_parser("demo", help="set up, generate the demo shop, run the DAG, print a summary")
     s.add_argument("--profile", default="demo", choices=profile_names())

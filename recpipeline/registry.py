@@ -32,7 +32,8 @@ def register(
     train_to: datetime | None,
     metrics: dict,
     artifact_uri: str,
-) -> None:
+) -> bool:
+    """Register a trained model as a candidate; False (and nothing changed) when it is already blessed."""
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(
             cur,
@@ -48,6 +49,7 @@ def register(
                 "artifact_uri": artifact_uri,
             },
         )
+        return cur.fetchone() is not None
 
 
 def decide(url: str, model_id: str, blessed: bool, reason: str, metrics: dict) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -78,8 +79,7 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
     model.vocab = items.vocab
 
     model_id = model_id_for(ds, params, window)
-    artifact = settings.artifacts / "models" / model_id
-    model.save(artifact)
+    artifact = save_attempt(model, settings.artifacts / "models" / model_id)
     last = model.history[-1] if model.history else {}
     metrics = {
         "epochs": len(model.history),
@@ -88,9 +88,17 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
     }
     summary = {"model_id": model_id, "artifact": str(artifact), **metrics}
     metrics["history"] = model.history  # per-epoch loss and validation metrics, for the Models page
-    registry.register(
+    if not registry.register(
         url, model_id, ds, params.cell, settings.public_dict(), window.start, window.end, metrics, str(artifact)
-    )
+    ):
+        record = registry.get(url, model_id)
+        log.info(
+            "model %s is already blessed: its registry entry and artifact %s stay as they are (this "
+            "attempt's artifact: %s)",
+            model_id,
+            record.artifact_uri,
+            artifact,
+        )
     features.write_item_embeddings(url, ds, model_id, items, model.item_vectors(item_content(items)))
     log.info(
         "registered model %s (%s epochs, final loss %s) at %s",
@@ -100,6 +108,17 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
         artifact,
     )
     return summary
+
+
+def save_attempt(model, folder: Path) -> Path:
+    """Save into a new attempt folder under `folder`, visible only once complete (written aside, then renamed):
+    an artifact a registered model points at is never rewritten."""
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}"
+    final = folder / f"attempt-{stamp}"
+    partial = folder / f".partial-{stamp}"
+    model.save(partial)
+    partial.rename(final)
+    return final
 
 
 def load_for_day(url: str, ds: date, artifact: str | Path):
