@@ -1,4 +1,9 @@
-"""The trained model artifact: vectors for items and users, save/load. TensorFlow is imported lazily."""
+"""The trained model artifact: vectors for items and users, save/load.
+
+A loaded artifact computes its vectors with the numpy forward pass (`numpy_net`), so scoring, evaluation and
+refreshes never import TensorFlow; a model fresh from training (or loaded with `keras=True`) uses its Keras
+engine, whose TensorFlow is imported lazily.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from recpipeline.model.numpy_net import NumpyNet
 from recpipeline.model.types import ItemContent, ModelParams
 from recpipeline.scoring import normalise
 
@@ -20,6 +26,7 @@ class TrainedModel:
     Vectors are L2-normalised float32, so a dot product is the cosine the model was trained on. Row 0 of
     `item_vectors()` (padding) is all zeros, as is any item with neither a trained id nor content.
     With `params.random_model` (publish-gate drill) vectors are seeded Gaussian noise, normalised.
+    Runs on the Keras `engine` when one is attached (after training), else on the numpy net of `load`.
     """
 
     def __init__(
@@ -39,6 +46,9 @@ class TrainedModel:
         self.history: list[dict] = history if history is not None else []
         self.vocab: list[str] = vocab or []  # content token strings; token id i is vocab[i - 1]
         self._engine = engine
+        self._net: NumpyNet | None = None
+        self._weights: list[np.ndarray] = []  # as loaded, to save again without an engine
+        self._weight_names: list[str] | None = None
 
     # ---- vectors -------------------------------------------------------------------------------------
     def _rows_tokens_warm(self, content: ItemContent | None) -> tuple[np.ndarray, np.ndarray]:
@@ -49,9 +59,16 @@ class TrainedModel:
         tokens, _ = content_arrays(content, rows)
         return tokens, warm_flags(rows, self.n_items, self.item_counts)
 
+    def _runtime(self) -> Any:
+        """The Keras engine if attached (right after training), else the numpy net restored by `load`."""
+        runtime = self._engine if self._engine is not None else self._net
+        if runtime is None:
+            raise RuntimeError("this TrainedModel has neither a Keras engine nor loaded weights")
+        return runtime
+
     def _raw_table(self, content: ItemContent | None) -> np.ndarray:
         tokens, warm = self._rows_tokens_warm(content)
-        return self._engine.raw_table(tokens, warm)
+        return self._runtime().raw_table(tokens, warm)
 
     def item_vectors(self, content: ItemContent | None = None) -> np.ndarray:
         """(rows, d) L2-normalised float32; rows = n_items + 1, or more with a bigger `content`.
@@ -77,11 +94,14 @@ class TrainedModel:
             rng = np.random.default_rng(self.params.seed + 1)
             return normalise(rng.standard_normal((len(sequences), self.params.embedding_dim)))
         table = self._raw_table(content)
-        return self._engine.user_vectors(sequences, events, table, self.params.seq_len, self.params.eval_batch_users)
+        return self._runtime().user_vectors(sequences, events, table, self.params.seq_len, self.params.eval_batch_users)
 
     # ---- persistence ---------------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
-        """Write params.json, meta.json (sizes, history), vocab.json, weights.npz and content.npz into `directory`."""
+        """Write params.json, meta.json, vocab.json, weights.npz, weight_names.json and content.npz into `directory`.
+
+        weight_names.json names each array of weights.npz (its Keras path), so the numpy net maps it to its role.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         vocab = 0 if self.content is None else int(self.content.vocab_size)
@@ -103,14 +123,20 @@ class TrainedModel:
         if self.item_counts is not None:
             arrays["item_counts"] = self.item_counts
         np.savez(directory / "content.npz", **arrays)
-        weights = [] if self._engine is None else self._engine.get_weights()
+        if self._engine is not None:
+            weights, names = self._engine.get_weights(), self._engine.weight_names()
+        else:
+            weights, names = self._weights, self._weight_names
         np.savez(directory / "weights.npz", **{f"w{i:04d}": w for i, w in enumerate(weights)})
+        if names is not None:
+            (directory / "weight_names.json").write_text(json.dumps(names))
 
     @classmethod
-    def load(cls, directory: Path) -> TrainedModel:
-        """Rebuild the network from params/meta and restore the saved weights."""
-        from recpipeline.model.engine import Engine  # noqa: PLC0415
+    def load(cls, directory: Path, keras: bool = False) -> TrainedModel:
+        """Restore a saved model: numpy forward pass (no TensorFlow), or the rebuilt Keras network if `keras`.
 
+        Artifacts without weight_names.json (saved before it existed) map weights by `numpy_net.weight_names`.
+        """
         directory = Path(directory)
         params = ModelParams.from_dict(json.loads((directory / "params.json").read_text()))
         meta = json.loads((directory / "meta.json").read_text())
@@ -121,9 +147,18 @@ class TrainedModel:
         vocab_file = directory / "vocab.json"
         vocab = json.loads(vocab_file.read_text()) if vocab_file.exists() else []
         model = cls(params, meta["n_items"], content, counts, history=meta.get("history", []), vocab=vocab)
-        if not params.random_model:
-            engine = Engine(params, meta["n_items"], meta["vocab_size"], max(meta["token_width"], 1))
-            with np.load(directory / "weights.npz") as saved:
-                engine.set_weights([saved[k] for k in sorted(saved.files)])
-            model._engine = engine
+        if params.random_model:
+            return model
+        with np.load(directory / "weights.npz") as saved:
+            weights = [saved[k] for k in sorted(saved.files)]
+        names_file = directory / "weight_names.json"
+        names = json.loads(names_file.read_text()) if names_file.exists() else None
+        if keras:
+            from recpipeline.model.engine import Engine  # noqa: PLC0415
+
+            model._engine = Engine(params, meta["n_items"], meta["vocab_size"], max(meta["token_width"], 1))
+            model._engine.set_weights(weights)
+        else:
+            model._net = NumpyNet.from_weights(params, meta["n_items"], meta["vocab_size"], weights, names)
+            model._weights, model._weight_names = weights, names
         return model

@@ -139,5 +139,10 @@ class Engine:
     def get_weights(self) -> list[np.ndarray]:
         return [np.array(w) for w in self.net.get_weights()]
 
+    def weight_names(self) -> list[str]:
+        """Variable paths in `get_weights()` order, without the model's own (instance-numbered) prefix."""
+        prefix = f"{self.net.name}/"
+        return [w.path.removeprefix(prefix) for w in self.net.weights]
+
     def set_weights(self, weights: list[np.ndarray]) -> None:
         self.net.set_weights(weights)
