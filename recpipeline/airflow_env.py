@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 from recpipeline.config import PROJECT_ROOT, Settings
 
@@ -12,13 +13,22 @@ def airflow_home(settings: Settings):
     return settings.home / "airflow"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a secret readable by its owner only (0600 from the start, not chmod-ed afterwards)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
+
+
 def airflow_environment(settings: Settings, database_url: str, **extra: str) -> dict[str, str]:
     """os.environ plus Airflow settings: project DAGs/plugins, no examples, our results DB connection."""
     home = airflow_home(settings)
     home.mkdir(parents=True, exist_ok=True)
     secret_file = home / "jwt_secret"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_hex(16))
+    if not secret_file.exists() or len(secret_file.read_text().strip()) < 64:  # 32 bytes: no HMAC key warning
+        write_private(secret_file, secrets.token_hex(32))
+    os.chmod(secret_file, 0o600)
     env = dict(os.environ)
     env.update(
         {

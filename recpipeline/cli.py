@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -33,6 +34,14 @@ def cmd_db(args) -> int:
         print("embedded PostgreSQL stopped" if local.stop_embedded_db(settings) else "embedded PostgreSQL not running")
         return 0
     url = db.database_url(settings)
+    if args.action == "reader-password":
+        password = os.environ.get("RECPIPE_READER_PASSWORD", "")
+        if not password:
+            raise ValueError("set RECPIPE_READER_PASSWORD to the password recpipeline_reader logs in with")
+        with db.connect(url) as conn, conn.cursor() as cur:
+            db.execute(cur, "db_reader_password", {"password": password})
+        print("recpipeline_reader can log in with RECPIPE_READER_PASSWORD")
+        return 0
     if args.action == "url":
         print(url)
     elif args.action == "days":
@@ -169,7 +178,7 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("db", help="database: the URL in use, migrations, days with data, stop the embedded server")
-    s.add_argument("action", choices=["upgrade", "url", "days", "stop"])
+    s.add_argument("action", choices=["upgrade", "url", "days", "stop", "reader-password"])
     s.set_defaults(func=cmd_db)
 
     s = sub.add_parser("generate", help="write a synthetic shop's daily landing files")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from recpipeline import db
-from recpipeline.airflow_env import airflow_environment, airflow_home
+from recpipeline.airflow_env import airflow_environment, airflow_home, write_private
 from recpipeline.config import load_settings
 from recpipeline.local import ensure_airflow_db
 
@@ -39,7 +40,7 @@ def standalone_environment(password: str) -> tuple[dict[str, str], int]:
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
     )
     known = json.loads(passwords.read_text() or "{}") if passwords.exists() else {}
-    passwords.write_text(json.dumps({**known, USER: password}))
+    write_private(passwords, json.dumps({**known, USER: password}))
     # `airflow standalone` starts its components as plain `airflow ...` from PATH: make it this venv's.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")  # LocalExecutor forks this many workers; 32 by default
@@ -70,8 +71,17 @@ def announce_when_ready(port: int, user: str, password: str, timeout: float = 30
     return False
 
 
+def admin_password() -> str:
+    """RECPIPE_AIRFLOW_PASSWORD, else the password stored by an earlier `make airflow`, else a new random one."""
+    if os.environ.get("RECPIPE_AIRFLOW_PASSWORD"):
+        return os.environ["RECPIPE_AIRFLOW_PASSWORD"]
+    stored = airflow_home(load_settings()) / "simple_auth_manager_passwords.json"
+    known = json.loads(stored.read_text() or "{}") if stored.exists() else {}
+    return known.get(USER) or secrets.token_urlsafe(12)
+
+
 def main() -> int:
-    password = os.environ.get("RECPIPE_AIRFLOW_PASSWORD", "admin")
+    password = admin_password()
     env, port = standalone_environment(password)
     ensure_airflow_db(env, Path(env["AIRFLOW_HOME"]))  # migrates once and creates the training pool
     print(f"\nStarting Airflow: http://localhost:{port}  login: {USER} / {password}  (Ctrl-C stops)\n", flush=True)

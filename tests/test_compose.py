@@ -63,7 +63,7 @@ def test_common_environment_is_a_celery_deployment(compose):
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
     # One JWT secret for every component, from one variable (else: "Invalid auth token").
-    assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET(:?-[^}]*)?\}", env["AIRFLOW__API_AUTH__JWT_SECRET"])
+    assert re.fullmatch(r"\$\{AIRFLOW_JWT_SECRET:\?[^}]*\}", env["AIRFLOW__API_AUTH__JWT_SECRET"])
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == "admin:admin"
@@ -123,7 +123,7 @@ def test_depends_on_conditions(services):
 
 def test_components_and_workers(services):
     assert command(services["airflow-apiserver"]) == "airflow api-server"
-    assert services["airflow-apiserver"]["ports"] == ["8080:8080"]
+    assert services["airflow-apiserver"]["ports"] == ["127.0.0.1:8080:8080"]
     assert command(services["airflow-scheduler"]) == "airflow scheduler"
     assert command(services["airflow-dag-processor"]) == "airflow dag-processor"
     assert command(services["airflow-triggerer"]) == "airflow triggerer"
@@ -142,3 +142,18 @@ def test_dockerfile_installs_exactly_the_lock():
     text = (PROJECT_ROOT / "Dockerfile").read_text()
     assert text.startswith("#") and "FROM python:3.11-slim" in text
     assert "uv==0.13.9" in text and "uv sync --frozen --no-dev" in text
+
+
+def test_secrets_come_from_an_uncommitted_env_file_and_ports_stay_on_loopback(services):
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    secrets = set(re.findall(r"\$\{([A-Z_]*(?:PASSWORD|SECRET|KEY))[:}]", text))
+    assert {"AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD", "RECPIPE_READER_PASSWORD"} <= secrets
+    for name in secrets:  # required (${X:?...}), never a default a deployment could forget to change
+        assert not re.search(r"\$\{" + name + r":-", text), name
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    assert secrets <= set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    assert ".env" in (PROJECT_ROOT / ".gitignore").read_text().split()
+    for name, svc in services.items():
+        for port in svc.get("ports", []):
+            assert port.startswith("127.0.0.1:"), (name, port)
+    assert "recpipeline db reader-password" in command(services["airflow-init"])

@@ -161,9 +161,10 @@ def test_save_load_round_trip(gru_model, tmp_path: Path):
     data = planted()
     assert loaded.params == gru_model.params and loaded.history == gru_model.history
     np.testing.assert_array_equal(loaded.item_vectors(), gru_model.item_vectors())
-    np.testing.assert_array_equal(
+    np.testing.assert_allclose(  # loaded: the numpy forward pass; trained: Keras (same maths, float32 order)
         loaded.user_vectors(data.sequences[:20], data.events[:20]),
         gru_model.user_vectors(data.sequences[:20], data.events[:20]),
+        atol=1e-5,
     )
 
 
