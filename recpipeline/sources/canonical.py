@@ -237,7 +237,7 @@ def _records(lines: Iterable[tuple[int, bytes, bool]], width: int) -> Iterator[t
         record = _parse(texts, strict=len(taken) > 1)
         if open_quote or (len(taken) > 1 and (record is None or len(record) != width)):
             pending.extendleft(reversed(taken[1:]))
-            record = _parse(texts[:1]) or []
+            record = _parse([texts[0].rstrip("\r\n")]) or []  # its line break is not part of a field
             defects = (["too_long"] if first[2] else []) + ["unbalanced_quote"]
         yield record or [], defects
 
