@@ -1,0 +1,58 @@
+"""The offline search evaluation's ranking arithmetic (recpipeline.search), without a database."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recpipeline import search
+
+
+def replay() -> search.Replay:
+    """Two searches with three candidates each: the click is the popular item in search 0 (whose user has no
+    vector; a text match slightly better than it) and the item closest to the user in search 1 (text ties)."""
+    searched = np.array([0, 0, 0, 1, 1, 1])
+    item_ids = np.array(["a", "b", "c", "a", "b", "c"], dtype=object)
+    popularity = np.array([0.1, 0.9, 0.5, 0.9, 0.1, 0.5])
+    id_rank = np.array([0, 1, 2, 0, 1, 2])
+    return search.Replay(
+        day=np.array(["2030-01-01", "2030-01-02"], dtype="datetime64[D]"),
+        user_ids=["u0", "u1"],
+        clicked=np.array(["b", "b"], dtype=object),
+        search=searched,
+        item_ids=item_ids,
+        text=np.array([1.0, 0.8, 0.8, 1.0, 1.0, 1.0]),
+        popularity=popularity,
+        cos=np.array([np.nan, np.nan, np.nan, 0.0, 0.9, 0.1]),
+        tiebreak=search._ranks_inside(searched, [id_rank, -popularity]),
+        idorder=search._ranks_inside(searched, [id_rank]),
+    )
+
+
+def test_click_ranks_follow_search_run_order() -> None:
+    r = replay()
+    blend = search.Blend(w_cos=1.0, w_pop=0.0, w_pop_cold=1.0)
+    assert search.click_ranks(r, search.TEXT, blend).tolist() == [2, 2]  # ties by item_id: a, b, c
+    assert search.click_ranks(r, search.TEXT_POP, blend).tolist() == [1, 3]  # b popular enough, then the least popular
+    assert search.click_ranks(r, search.PERSONALISED, blend).tolist() == [1, 1]  # cold -> text+pop; cosine
+
+
+def test_missing_click_counts_zero_and_metrics() -> None:
+    r = replay()
+    r.clicked = np.array(["zzz", "b"], dtype=object)
+    ranks = search.click_ranks(r, search.TEXT, search.DEFAULT_BLEND)
+    assert np.isinf(ranks[0]) and ranks[1] == 2
+    values = search.per_search_metrics(np.array([1.0, 2.0, 11.0, np.inf]))
+    assert np.allclose(values[:, 0], [1.0, 0.5, 0.0, 0.0])
+    assert np.allclose(values[:, 1], [1.0, 1 / np.log2(3), 0.0, 0.0])
+
+
+def test_fit_prefers_the_weights_that_rank_clicks_first() -> None:
+    blend, scores = search.fit_blend(replay())
+    assert blend.w_cos > 0 and blend.w_pop_cold > 0
+    assert scores[search.PERSONALISED] == 1.0 and scores[search.TEXT] == 0.5
+    assert search.mrr(search.click_ranks(replay(), search.PERSONALISED, blend)) == 1.0
+
+
+def test_subset_renumbers_searches() -> None:
+    one = replay().subset(np.array([False, True]))
+    assert one.n == 1 and one.search.tolist() == [0, 0, 0] and one.user_ids == ["u1"]
