@@ -109,7 +109,7 @@ def publish_search_index(url: str, ds: date, publish_id: int, model_id: str) -> 
             },
         )
         items, users, queries = cur.fetchone()
-        cur.execute("SELECT search.analyze(%s)", (publish_id,))
+        db.execute(cur, "search_analyze", {"publish_id": publish_id})
     seconds = time.perf_counter() - started
     log.info(
         "search index %s publish_id %d: %d items, %d user vectors (%s), %d queries; blend w_cos %.2f w_pop %.2f "
@@ -199,7 +199,6 @@ def load_replay(url: str, ds: date, since: date, through: date, artifact: str, p
                     **_event_weights(),
                 },
             )
-        cur.execute("ANALYZE search_eval_items")
         rows = db.fetch_all(cur, "search_eval_candidates", {"cap": CANDIDATES})
     search = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     item_ids = np.array([r[1] for r in rows], dtype=object)

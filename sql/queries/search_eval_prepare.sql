@@ -7,3 +7,4 @@ CREATE INDEX ON search_eval_items USING gin (doc);
 CREATE TEMP TABLE search_eval_queries (search_id integer PRIMARY KEY, day date NOT NULL, q text) ON COMMIT DROP;
 CREATE TEMP TABLE search_eval_popularity (day date, item_id text, popularity real, PRIMARY KEY (day, item_id))
 ON COMMIT DROP;
+ANALYZE search_eval_items;
