@@ -116,8 +116,8 @@ def _event_rows(
         if wrong:
             malformed[day].append(line_no)
         landing.flag(line_no, defects)
-        item_defects = ["too_long"] if cut else []  # the catalogue row judges the item's own fields only
-        own_item, category_id = clean_fields(record[1:3], item_defects)
+        item_defects: list[str] = []  # the catalogue row judges the item's own fields only
+        own_item, category_id = clean_fields(record[1:3], item_defects) if defects else record[1:3]
         if own_item:
             item = items.get(own_item)
             if item is None:
