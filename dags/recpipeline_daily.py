@@ -25,13 +25,15 @@ from datetime import date, timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recpipeline import tasks
-from recpipeline.config import CELLS, RANGES, UNKNOWN_ITEM_POLICIES, Settings
+from recpipeline.config import CELLS, RANGES, UNKNOWN_ITEM_POLICIES
 from recpipeline.ingest import NoDataForDay
 from recpipeline.publish import NotBlessed
+from recpipeline.quality import DataQualityError
 from recpipeline.runtime import PUBLISHED_ASSET_URI, requested_date, run_settings
+from recpipeline.sources import LandingError
 
 PUBLISHED = Asset(PUBLISHED_ASSET_URI)
 
@@ -76,11 +78,26 @@ PARAMS = {
 }
 
 
-def _ctx(landed: dict | None = None) -> tuple[date | None, Settings]:
-    """The run's day (from ingest once it has decided, else as requested) and its settings."""
+def _call(stage, landed: dict | None = None, *extra):
+    """Run a stage for the run's day (from ingest once it has decided) and map its outcome onto Airflow:
+    nothing to do or a gate rejection ends the task skipped; bad input or a failed data-quality check fails it
+    at once; anything else (a lost database connection, a restart) is retried with backoff (DEFAULT_ARGS)."""
     context = get_current_context()
-    ds = date.fromisoformat(landed["ds"]) if landed else requested_date(context)
-    return ds, run_settings(context, PARAMS)
+    try:
+        ds = date.fromisoformat(landed["ds"]) if landed else requested_date(context)
+        return stage(ds, run_settings(context, PARAMS), *extra)
+    except (NoDataForDay, NotBlessed) as exc:
+        raise AirflowSkipException(str(exc)) from exc
+    except (DataQualityError, LandingError, ValueError) as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
+DEFAULT_ARGS = {
+    "retries": 2,
+    "retry_delay": timedelta(seconds=10),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=2),
+}
 
 
 @dag(
@@ -90,6 +107,7 @@ def _ctx(landed: dict | None = None) -> tuple[date | None, Settings]:
     catchup=False,
     max_active_runs=1,
     is_paused_upon_creation=True,  # the schedule starts only when an operator unpauses it
+    default_args=DEFAULT_ARGS,
     params=PARAMS,
     doc_md=__doc__,
     tags=["recpipeline"],
@@ -99,49 +117,43 @@ def recpipeline_daily():
     def ingest() -> dict:
         """Land the day's events and catalogue into `raw` (COPY); nothing is dropped at the door. A day with
         no data skips the run (nothing to do is not a failure)."""
-        try:
-            return tasks.ingest(*_ctx())
-        except NoDataForDay as exc:
-            raise AirflowSkipException(str(exc)) from exc
+        return _call(tasks.ingest)
 
     @task(multiple_outputs=False)
     def data_quality(landed: dict) -> dict:
         """Validate `raw` into `clean`; quarantine bad rows in `dq.rejects`; fail on `error` checks."""
-        return tasks.data_quality(*_ctx(landed))
+        return _call(tasks.data_quality, landed)
 
     @task(multiple_outputs=False)
     def features(landed: dict) -> dict:
         """Item content features and user behaviour sequences for the day into `features`."""
-        return tasks.build_features(*_ctx(landed))
+        return _call(tasks.build_features, landed)
 
     @task(multiple_outputs=False, queue="training", pool="training", execution_timeout=timedelta(hours=2))
     def train(landed: dict) -> dict:
         """Train the two-tower model on history before the day; register it in `models.registry`."""
-        return tasks.train(*_ctx(landed))
+        return _call(tasks.train, landed)
 
     @task(multiple_outputs=False)
     def plan_scoring(landed: dict, trained: dict) -> list[dict]:
         """Allocate a publish id and one scoring job per user shard."""
-        return tasks.plan_scoring(*_ctx(landed), trained)
+        return _call(tasks.plan_scoring, landed, trained)
 
     @task(multiple_outputs=False)
     def score(job: dict) -> dict:
         """Exact cosine Top-N for one user shard into the day's `recs.results` partition (unpublished)."""
-        return tasks.score(*_ctx(job), job)
+        return _call(tasks.score, job, job)
 
     @task(multiple_outputs=False)
     def evaluate(landed: dict, trained: dict) -> dict:
         """Full-ranking metrics of the model and baselines on the day's behaviour; bless or reject."""
-        return tasks.evaluate(*_ctx(landed), trained)
+        return _call(tasks.evaluate, landed, trained)
 
     @task(outlets=[PUBLISHED], multiple_outputs=False)
     def publish(landed: dict, trained: dict, jobs: list[dict]) -> dict:
         """Swap the day into `recs.latest` in one transaction, only if the model was blessed; a model the gate
         did not bless ends this task skipped (with the gate's reason) and keeps the previous day live."""
-        try:
-            return tasks.publish_results(*_ctx(landed), trained, jobs)
-        except NotBlessed as exc:
-            raise AirflowSkipException(str(exc)) from exc
+        return _call(tasks.publish_results, landed, trained, jobs)
 
     landed = ingest()
     checked = data_quality(landed)
