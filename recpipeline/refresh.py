@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 MICROBATCH_FOLDER = "microbatch"  # <landing>/<ds>/microbatch/events*.csv|parquet: files a refresh takes
 FILE_SOURCE = "microbatch"  # raw.loads.source of micro-batch files (intake rows: "intake")
 MAX_FILE_DAYS = 7  # day folders a refresh looks into: those after the live day, at most this many
+WAIT_FOR_WRITERS = 30.0  # seconds a refresh waits for older open transactions so that committed rows are takeable
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,38 @@ def lock_live(cur: psycopg2.extensions.cursor) -> Live | None:
     return Live(row[0], int(row[1]), row[2], row[3], row[4]) if row else None
 
 
+def settle(url: str, timeout: float) -> bool:
+    """Wait (up to `timeout` s) until every committed intake row is below the snapshot xmin, i.e. no transaction
+    that began before the newest row's is still open anywhere on the server; True if so (or nothing is pending).
+
+    Only transactions with an id hold the xmin back (a writer's, or a daily stage's long COPY): rows behind one
+    wait for the next refresh, they are never skipped."""
+    deadline = time.monotonic() + timeout
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            while True:
+                db.execute(cur, "refresh_pending")
+                newest, horizon, clear = cur.fetchone()
+                if newest is None or clear or time.monotonic() >= deadline:
+                    if newest is not None and not clear:
+                        log.info(
+                            "intake rows up to xid %s wait behind a transaction open since xid %s", newest, horizon
+                        )
+                    return newest is None or bool(clear)
+                time.sleep(0.2)
+    finally:
+        conn.close()
+
+
 def take_window(cur: psycopg2.extensions.cursor) -> tuple[str, str]:
-    """Lock the watermark; the intake window [from, to) of this refresh as xid8 text (to: the snapshot's xmin)."""
-    db.execute(cur, "refresh_lock_watermark")
-    (xid_from,) = cur.fetchone()
+    """The intake window [from, to) of this refresh as xid8 text: `to` is the snapshot's xmin, read before this
+    transaction has an id of its own; then the watermark (`from`) is locked, so refreshes queue up."""
     db.execute(cur, "refresh_horizon")
     (xid_to,) = cur.fetchone()
+    db.execute(cur, "refresh_lock_watermark")
+    (xid_from,) = cur.fetchone()
     return xid_from, xid_to
 
 
@@ -265,15 +292,17 @@ def refresh(
     settings: Settings,
     today: date | None = None,
     landing_root: Path | None = None,
+    wait_seconds: float = WAIT_FOR_WRITERS,
 ) -> RefreshResult:
     """Take new intake rows and micro-batch files exactly once, validate them, and serve re-encoded lists to the
     users they concern, in one transaction. `today` is the landing day of intake rows (default: today, UTC)."""
     started = time.perf_counter()
+    settle(url, wait_seconds)
     refreshed_at = datetime.now(UTC)
     landing_ds = today or refreshed_at.date()
     with db.connect(url) as conn, conn.cursor() as cur:
-        live = lock_live(cur)
         xid_from, xid_to = take_window(cur)
+        live = lock_live(cur)
         db.execute(
             cur,
             "refresh_begin",
