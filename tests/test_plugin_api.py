@@ -373,11 +373,6 @@ def test_roll_back_needs_permission_and_a_reason_then_publishes_the_earlier_day_
     assert one_row(shop.url, "SELECT ds FROM recs.current") == (newer,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sql/queries/recs_republish.sql locks recs.current FOR UPDATE inside the CTE that also updates it: "
-    "the lock skips the row the same statement updated, so from_ds / from_publish_id are always NULL",
-)
 def test_the_audit_row_names_the_day_that_was_live_before(plugin, shop):
     admin = bearer(plugin.token("admin", "admin"))
     live = one_row(shop.url, "SELECT ds, publish_id FROM recs.current")
