@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: setup demo test test-fast lint airflow clean
+.PHONY: setup browser demo test test-fast lint airflow clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,7 +23,15 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/recpipeline demo
 
-test: setup
+# The browser test drives the system Chromium (Debian package) with Playwright; without it that test skips
+# and says why. Installing needs root and Debian's package registry.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+	  echo "note: chromium could not be installed; the browser test will skip (it says why)"
+
+test: setup browser
 	$(VENV)/bin/pytest -p no:cacheprovider
 
 test-fast: setup

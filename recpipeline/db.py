@@ -100,8 +100,14 @@ def copy_in(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str],
     return copy_buffer(cur, table, columns, buf, null="")
 
 
-def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], buf: Any,
-                binary: bool = False, null: str = "\\N") -> int:
+def copy_buffer(
+    cur: psycopg2.extensions.cursor,
+    table: str,
+    columns: Sequence[str],
+    buf: Any,
+    binary: bool = False,
+    null: str = "\\N",
+) -> int:
     """COPY a buffer into `table(columns)`: CSV text (NULL written as `null`), or PostgreSQL's binary format."""
     cols = ", ".join(columns)
     options = "FORMAT binary" if binary else f"FORMAT csv, NULL '{null}'"
@@ -109,8 +115,13 @@ def copy_buffer(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[s
     return cur.rowcount
 
 
-def copy_chunks(cur: psycopg2.extensions.cursor, table: str, columns: Sequence[str], chunks: Iterable[str | bytes],
-                binary: bool = False) -> int:
+def copy_chunks(
+    cur: psycopg2.extensions.cursor,
+    table: str,
+    columns: Sequence[str],
+    chunks: Iterable[str | bytes],
+    binary: bool = False,
+) -> int:
     """COPY chunks built lazily by `chunks`; building overlaps PostgreSQL parsing (see _Prefetch)."""
     reader = _Prefetch(chunks)
     try:
@@ -170,7 +181,6 @@ class _Prefetch:
             self._done, self.error = True, item
             raise item
         return item
-
 
     def close(self) -> None:
         self._stop.set()

@@ -139,28 +139,48 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
 
         for target in ("items", "events"):
             if landed[target] != accepted[target] + rejected[target]:  # rows written, against rows landed
-                raise RuntimeError(f"{target}: landed {landed[target]} but wrote {accepted[target]} to clean and "
-                                   f"{rejected[target]} to dq.rejects; nothing was committed")
-            db.execute(cur, "dq_insert_audit", {"ds": ds, "target": target, "landed": landed[target],
-                                                "accepted": accepted[target], "rejected": rejected[target]})
+                raise RuntimeError(
+                    f"{target}: landed {landed[target]} but wrote {accepted[target]} to clean and "
+                    f"{rejected[target]} to dq.rejects; nothing was committed"
+                )
+            db.execute(
+                cur,
+                "dq_insert_audit",
+                {
+                    "ds": ds,
+                    "target": target,
+                    "landed": landed[target],
+                    "accepted": accepted[target],
+                    "rejected": rejected[target],
+                },
+            )
 
         median, window_days = db.fetch_all(cur, "dq_trailing_volume", {"ds": ds, "window_days": VOLUME_WINDOW_DAYS})[0]
         rules = load_thresholds()
-        checks = dataset_checks(settings, landed, accepted, rejected, accepted_unknown, median, window_days, rules,
-                                {"items": copies})
+        checks = dataset_checks(
+            settings, landed, accepted, rejected, accepted_unknown, median, window_days, rules, {"items": copies}
+        )
         checks += distribution_checks(cur, ds, rules)
         for c in checks:
-            db.execute(cur, "dq_insert_check", {"ds": ds, "check_name": c.name, "target": c.target,
-                                                "severity": c.severity, "status": c.status,
-                                                "observed": c.observed, "threshold": c.threshold,
-                                                "details": json.dumps(c.details)})
+            db.execute(
+                cur,
+                "dq_insert_check",
+                {
+                    "ds": ds,
+                    "check_name": c.name,
+                    "target": c.target,
+                    "severity": c.severity,
+                    "status": c.status,
+                    "observed": c.observed,
+                    "threshold": c.threshold,
+                    "details": json.dumps(c.details),
+                },
+            )
     report = DayReport(ds, landed, accepted, rejected, checks)
     log.info("%s", "\n".join(report_lines(url, ds)))  # the same view as `recpipeline dq report`
     if report.failed:
         names = "; ".join(f"{c.name} on {c.target}: observed {c.observed} ({c.threshold})" for c in report.failed)
-        raise DataQualityError(
-            f"data quality failed for {ds}: {names}. Inspect with `recpipeline dq report --ds {ds}`"
-        )
+        raise DataQualityError(f"data quality failed for {ds}: {names}. Inspect with `recpipeline dq report --ds {ds}`")
     return report
 
 
@@ -182,10 +202,22 @@ def dataset_checks(
     """
     rules = rules or load_thresholds()
     checks = [
-        CheckResult("freshness", "events", "error", "pass" if accepted["events"] > 0 else "fail",
-                    float(accepted["events"]), "accepted events > 0"),
-        CheckResult("catalogue_present", "items", "error", "pass" if accepted["items"] > 0 or landed["items"] == 0
-                    else "fail", float(accepted["items"]), "accepted items > 0 when a catalogue landed"),
+        CheckResult(
+            "freshness",
+            "events",
+            "error",
+            "pass" if accepted["events"] > 0 else "fail",
+            float(accepted["events"]),
+            "accepted events > 0",
+        ),
+        CheckResult(
+            "catalogue_present",
+            "items",
+            "error",
+            "pass" if accepted["items"] > 0 or landed["items"] == 0 else "fail",
+            float(accepted["items"]),
+            "accepted items > 0 when a catalogue landed",
+        ),
     ]
     for target in ("events", "items"):
         copies = (exact_copies or {}).get(target, 0)
@@ -194,8 +226,9 @@ def dataset_checks(
         limit = settings.max_reject_rate
         share = rules["reject_rate"]["warn_share_of_limit"]
         status = "fail" if rate > limit else "warn" if rate > limit * share else "pass"
-        checks.append(CheckResult("reject_rate", target, "error", status, rate,
-                                  f"fail > {limit}, warn > {limit * share:.3g}"))
+        checks.append(
+            CheckResult("reject_rate", target, "error", status, rate, f"fail > {limit}, warn > {limit * share:.3g}")
+        )
     unknown_share = accepted_unknown / accepted["events"] if accepted["events"] else 0.0
     checks.append(banded("unknown_item_share", "events", rules["unknown_item_share"], unknown_share))
     if trailing_median:
@@ -203,9 +236,17 @@ def dataset_checks(
         band = rules["volume"]
         low, high = band["warn_below"], band["warn_above"]
         status = "fail" if ratio < settings.min_volume_ratio else "warn" if ratio < low or ratio > high else "pass"
-        checks.append(CheckResult("volume", "events", band["severity"], status, ratio,
-                                  f"fail < {settings.min_volume_ratio} x trailing median, warn < {low} or > {high}",
-                                  {"trailing_median": trailing_median, "trailing_days": trailing_days}))
+        checks.append(
+            CheckResult(
+                "volume",
+                "events",
+                band["severity"],
+                status,
+                ratio,
+                f"fail < {settings.min_volume_ratio} x trailing median, warn < {low} or > {high}",
+                {"trailing_median": trailing_median, "trailing_days": trailing_days},
+            )
+        )
     return checks
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,8 +15,11 @@ import pytest
 from recpipeline import db
 from recpipeline.events import EVENT_COLUMNS, ITEM_COLUMNS
 from recpipeline.sources import FORMATS, LandingError, land
+from recpipeline.sources.base import content_id
 
 D1, D2 = date(2024, 3, 1), date(2024, 3, 2)
+LOADED_AT = datetime(2024, 3, 5, 12, 0, tzinfo=UTC)  # the load's day, where unreadable timestamps land
+LD = LOADED_AT.date()
 EVENTS_HEADER = ",".join(EVENT_COLUMNS)
 ITEMS_HEADER = ",".join(ITEM_COLUMNS)
 
@@ -152,7 +155,9 @@ def test_canonical_invalid_utf8_and_nul_still_land(fresh_db, workdir):
     write(workdir / D1.isoformat() / "events.csv", body.replace(b"u2", b"u\x002"))
     [result] = land(fresh_db, "canonical", workdir / D1.isoformat())
     assert result.rows == 2
-    assert [r[3] for r in raw_rows(fresh_db, "events")] == ["u\ufffd1", "u\ufffd2"]
+    # the original bytes, backslash-escaped, and the defect that quarantines the row (never U+FFFD)
+    assert [r[3] for r in raw_rows(fresh_db, "events")] == ["u\\xff1", "u\\x002"]
+    assert fetch(fresh_db, "SELECT defects FROM raw.events ORDER BY line_no") == [(["invalid_utf8"],), (["nul_byte"],)]
 
 
 def test_canonical_root_folder_lands_each_day_or_only_ds(fresh_db, workdir):
@@ -240,7 +245,7 @@ TAOBAO = [
     "1,101,8,buy,1709290800",
     "2,100,7,cart,1709373600",  # 2024-03-02T10:00:00Z
     "",
-    "2,102,9,fav,garbage",  # unreadable timestamp -> the latest ds
+    "2,102,9,fav,garbage",  # unreadable timestamp -> the load's day
     "3,103,9,pv",  # too few fields
     "3,104,9,pv,1709373600,extra",  # too many
     "3,105,9,scroll,1709287260",  # unknown behaviour kept as is
@@ -249,43 +254,50 @@ TAOBAO = [
 
 def test_taobao_events_ds_by_timestamp_and_cumulative_items(fresh_db, workdir):
     file = write(workdir / "UserBehavior.csv", "\n".join(TAOBAO) + "\n")
-    results = land(fresh_db, "taobao", file)
+    results = land(fresh_db, "taobao", file, loaded_at=LOADED_AT)
 
     assert [(r.ds, r.target, r.rows, r.malformed) for r in results] == [
         (D1, "events", 3, ()),
-        (D2, "events", 4, (6, 7)),
+        (D2, "events", 1, ()),
+        (LD, "events", 3, (6, 7)),
         (D1, "items", 3, ()),
-        (D2, "items", 6, ()),
+        (D2, "items", 3, ()),
+        (LD, "items", 6, ()),
     ]
+
+    def tb(line_no, ds, user, item, kind, ts):
+        return (ds, line_no, content_id("tb", user, item, kind, ts), user, item, kind, ts, None, None, None)
+
     assert raw_rows(fresh_db, "events") == [
-        (D1, 1, "tb-1", "1", "100", "view", "2024-03-01T10:00:00Z", None, None, None),
-        (D1, 2, "tb-2", "1", "101", "purchase", "2024-03-01T11:00:00Z", None, None, None),
-        (D1, 8, "tb-8", "3", "105", "scroll", "2024-03-01T10:01:00Z", None, None, None),
-        (D2, 3, "tb-3", "2", "100", "cart", "2024-03-02T10:00:00Z", None, None, None),
-        (D2, 5, "tb-5", "2", "102", "fav", "garbage", None, None, None),
-        (D2, 6, "tb-6", "3", "103", "view", None, None, None, None),
-        (D2, 7, "tb-7", "3", "104", "view", "1709373600,extra", None, None, None),
+        tb(1, D1, "1", "100", "view", "2024-03-01T10:00:00Z"),
+        tb(2, D1, "1", "101", "purchase", "2024-03-01T11:00:00Z"),
+        tb(8, D1, "3", "105", "scroll", "2024-03-01T10:01:00Z"),
+        tb(3, D2, "2", "100", "cart", "2024-03-02T10:00:00Z"),
+        tb(5, LD, "2", "102", "fav", "garbage"),
+        tb(6, LD, "3", "103", "view", None),
+        tb(7, LD, "3", "104", "view", "1709373600,extra"),
     ]
     items = raw_rows(fresh_db, "items")
     assert [(r[0], r[1], r[2]) for r in items] == [
         (D1, 1, "100"), (D1, 2, "101"), (D1, 8, "105"),
-        (D2, 1, "100"), (D2, 2, "101"), (D2, 5, "102"), (D2, 6, "103"), (D2, 7, "104"), (D2, 8, "105"),
+        (D2, 1, "100"), (D2, 2, "101"), (D2, 8, "105"),
+        (LD, 1, "100"), (LD, 2, "101"), (LD, 5, "102"), (LD, 6, "103"), (LD, 7, "104"), (LD, 8, "105"),
     ]
     assert items[0] == (D1, 1, "100", "Taobao item 100 (category 7)", "7", None, None, None, "true", None)
 
-    land(fresh_db, "taobao", file)  # re-landing: same rows, no duplicates
-    assert len(raw_rows(fresh_db, "events")) == 7 and len(raw_rows(fresh_db, "items")) == 9
-    assert len(loads(fresh_db)) == 4
+    land(fresh_db, "taobao", file, loaded_at=LOADED_AT)  # re-landing: same rows, no duplicates
+    assert len(raw_rows(fresh_db, "events")) == 7 and len(raw_rows(fresh_db, "items")) == 12
+    assert len(loads(fresh_db)) == 6
 
 
 def test_taobao_with_ds_lands_everything_under_it(fresh_db, workdir):
     file = write(workdir / "UserBehavior.csv", "\n".join(TAOBAO) + "\n")
     results = land(fresh_db, "taobao", file, ds=D2)
     assert [(r.ds, r.target, r.rows) for r in results] == [(D2, "events", 7), (D2, "items", 6)]
-    write(workdir / "bad.csv", "1,100,7,pv,soon\n")
-    with pytest.raises(LandingError, match="no readable timestamp"):
-        land(fresh_db, "taobao", workdir / "bad.csv")
-    assert len(raw_rows(fresh_db, "events")) == 7
+    write(workdir / "bad.csv", "1,100,7,pv,soon\n")  # no readable timestamp at all: the load's day
+    [events, _] = land(fresh_db, "taobao", workdir / "bad.csv", loaded_at=LOADED_AT)
+    assert events.ds == LD
+    assert len(raw_rows(fresh_db, "events")) == 8
 
 
 def test_seqfile_synthesises_order_timestamps_and_tagged_items(fresh_db, workdir):
@@ -297,12 +309,15 @@ def test_seqfile_synthesises_order_timestamps_and_tagged_items(fresh_db, workdir
     assert [(r.ds, r.target, r.rows) for r in results] == [(date(2020, 1, 1), "events", 5),
                                                            (date(2020, 1, 1), "items", 4)]
     ds = date(2020, 1, 1)
+    def sf(line_no, user, item, ts):
+        return (ds, line_no, content_id("sf", user, item, "purchase", ts), user, item, "purchase", ts, None, None, None)
+
     assert raw_rows(fresh_db, "events") == [
-        (ds, 1, "sf-1-1", "1", "10", "purchase", "2020-01-01T00:00:00Z", None, None, None),
-        (ds, 2, "sf-1-2", "1", "11", "purchase", "2020-01-01T00:01:00Z", None, None, None),
-        (ds, 3, "sf-1-3", "1", "12", "purchase", "2020-01-01T00:02:00Z", None, None, None),
-        (ds, 4, "sf-3-1", "2", "11", "purchase", "2020-01-01T00:00:00Z", None, None, None),
-        (ds, 5, "sf-3-2", "2", "13", "purchase", "2020-01-01T00:01:00Z", None, None, None),
+        sf(1, "1", "10", "2020-01-01T00:00:00Z"),
+        sf(2, "1", "11", "2020-01-01T00:01:00Z"),
+        sf(3, "1", "12", "2020-01-01T00:02:00Z"),
+        sf(4, "2", "11", "2020-01-01T00:00:00Z"),
+        sf(5, "2", "13", "2020-01-01T00:01:00Z"),
     ]
     assert raw_rows(fresh_db, "items") == [
         (ds, 1, "10", "item 10", None, "a1|a2", None, None, "true", None),
@@ -326,25 +341,30 @@ def test_recbole_inter_and_item_files(fresh_db, workdir):
           "price:float\n"
           'i1\tToy Story, "the" 🎬\tAnimation Comedy\tFilm Kids\tabc\n'
           "i2\tHeat\t\t\t\n")
-    results = land(fresh_db, "recbole", workdir)
+    results = land(fresh_db, "recbole", workdir, loaded_at=LOADED_AT)
 
     assert [(r.ds, r.target, r.path, r.rows, r.malformed) for r in results] == [
         (D1, "events", str(inter), 1, ()),
-        (D2, "events", str(inter), 3, (4,)),
+        (D2, "events", str(inter), 1, ()),
+        (LD, "events", str(inter), 2, (4,)),
         (D1, "items", str(workdir / "ml.item"), 2, ()),
     ]
+
+    def rb(ds, line_no, user, item, ts):
+        return (ds, line_no, content_id("rb", user, item, "purchase", ts), user, item, "purchase", ts, None, None, None)
+
     assert raw_rows(fresh_db, "events") == [
-        (D1, 1, "rb-1", "u1", "i1", "purchase", "2024-03-01T10:00:00Z", None, None, None),
-        (D2, 2, "rb-2", "u1", "i2", "purchase", "2024-03-02T10:00:00.500000Z", None, None, None),
-        (D2, 3, "rb-3", "u2", "i1", "purchase", "yesterday", None, None, None),
-        (D2, 4, "rb-4", "u2", "i3", "purchase", None, None, None, None),
+        rb(D1, 1, "u1", "i1", "2024-03-01T10:00:00Z"),
+        rb(D2, 2, "u1", "i2", "2024-03-02T10:00:00.500000Z"),
+        rb(LD, 3, "u2", "i1", "yesterday"),
+        rb(LD, 4, "u2", "i3", None),
     ]
     assert raw_rows(fresh_db, "items") == [
         (D1, 1, "i1", 'Toy Story, "the" 🎬', "Film > Kids", "Animation|Comedy", None, "abc", "true", None),
         (D1, 2, "i2", "Heat", None, None, None, None, "true", None),
     ]
-    land(fresh_db, "recbole", inter)
-    assert len(raw_rows(fresh_db, "events")) == 4 and len(loads(fresh_db)) == 3
+    land(fresh_db, "recbole", inter, loaded_at=LOADED_AT)
+    assert len(raw_rows(fresh_db, "events")) == 4 and len(loads(fresh_db)) == 4
 
 
 def test_recbole_without_item_file_or_timestamps(fresh_db, workdir):
@@ -353,9 +373,12 @@ def test_recbole_without_item_file_or_timestamps(fresh_db, workdir):
     results = land(fresh_db, "recbole", workdir / "s.inter", ds=D1)
     assert [(r.target, r.rows) for r in results] == [("events", 3), ("items", 2)]
     assert raw_rows(fresh_db, "events") == [
-        (D1, 1, "rb-1", "u1", "i1", "view", "2024-03-01T00:00:00Z", "s1", None, None),
-        (D1, 2, "rb-2", "u1", "i2", "purchase", "2024-03-01T00:01:00Z", "s1", None, None),
-        (D1, 3, "rb-3", "u2", "i1", "click", "2024-03-01T00:00:00Z", "s2", None, None),
+        (D1, 1, content_id("rb", "u1", "i1", "view", "2024-03-01T00:00:00Z"), "u1", "i1", "view",
+         "2024-03-01T00:00:00Z", "s1", None, None),
+        (D1, 2, content_id("rb", "u1", "i2", "purchase", "2024-03-01T00:01:00Z"), "u1", "i2", "purchase",
+         "2024-03-01T00:01:00Z", "s1", None, None),
+        (D1, 3, content_id("rb", "u2", "i1", "click", "2024-03-01T00:00:00Z"), "u2", "i1", "click",
+         "2024-03-01T00:00:00Z", "s2", None, None),
     ]
     assert [r[1:4] for r in raw_rows(fresh_db, "items")] == [(1, "i1", "item i1"), (2, "i2", "item i2")]
     write(workdir / "bad.inter", "user item\n")
