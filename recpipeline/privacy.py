@@ -10,7 +10,7 @@ log = logging.getLogger(__name__)
 
 
 def forget_user(url: str, user_id: str, actor: str) -> dict[str, int]:
-    """Delete `user_id` from raw, clean, dq payloads, features and recs; returns rows erased per table.
+    """Delete `user_id` from raw, clean, dq payloads, features, recs and search; returns rows erased per table.
 
     Models already trained keep what they learned in aggregate (item vectors); the user's own vector and
     recommendations are gone, and the next training no longer sees their events.

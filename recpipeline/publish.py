@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recpipeline import db, pgbinary, registry
+from recpipeline import db, pgbinary, registry, search
 from recpipeline.config import MAX_SHARDS
 
 log = logging.getLogger(__name__)
@@ -189,13 +189,15 @@ class NotBlessed(RuntimeError):
 
 
 def publish_if_blessed(url: str, ds: date, publish_id: int, model_id: str, shards: int) -> dict[str, int]:
-    """Publish the day only if evaluate blessed the model; otherwise raise NotBlessed and keep recs.latest."""
+    """Publish the day only if evaluate blessed the model (else NotBlessed, and recs.latest stays), together with
+    its search index (recs.search reads through the same pointer, so search flips with the day)."""
     record = registry.get(url, model_id)
     if record.status != "blessed":
         raise NotBlessed(
             f"model {record.model_id} is {record.status}, not blessed ({record.reason}); "
             f"recs.latest keeps the previously published day"
         )
+    search.publish_search_index(url, ds, publish_id, model_id)  # before the swap: searches follow recs.current
     return publish_day(url, ds, publish_id, model_id, shards=shards)
 
 

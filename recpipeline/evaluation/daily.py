@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from recpipeline import features, ragged, registry, scoring, trending
+from recpipeline import features, ragged, registry, scoring, search, trending
 from recpipeline.config import Settings
 from recpipeline.days import day_start_epoch
 from recpipeline.evaluation import store
@@ -138,6 +138,7 @@ def evaluate_day(url: str, ds: date, settings: Settings, model_id: str, artifact
 
     day = compute_day(url, ds, settings, model_id, artifact)
     store.store(url, ds, model_id, day.results, day.decision, day.intervals)
+    search.evaluate_search(url, ds, model_id, artifact)  # search methods' MRR/NDCG@10 rows beside the ranking's
     key = day.decision.metric
     registry.decide(
         url, model_id, day.decision.blessed, day.decision.reason, {m: r[key] for m, r in day.results.items()}

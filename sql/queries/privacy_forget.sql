@@ -1,4 +1,4 @@
--- Erase one user from every schema in one statement (one transaction) and record the erasure.
+-- Erase one user from every schema (the search index included; its query log only keeps queries 2+ users searched) in one statement (one transaction) and record the erasure.
 -- raw keeps rows exactly as landed, so the id is compared trimmed there and in quarantined payloads.
 -- dq.load_audit keeps its counts: landed = accepted + rejected held when the day was validated.
 WITH raw_events AS (
@@ -13,6 +13,10 @@ WITH raw_events AS (
     DELETE FROM features.user_embeddings WHERE user_id = %(user_id)s RETURNING 1
 ), recommendations AS (
     DELETE FROM recs.results WHERE user_id = %(user_id)s RETURNING 1
+), search_users AS (
+    DELETE FROM search.users WHERE user_id = %(user_id)s RETURNING 1
+), search_interests AS (
+    DELETE FROM search.interests WHERE user_id = %(user_id)s RETURNING 1
 )
 INSERT INTO dq.erasures (actor, subject_sha256, rows_erased)
 SELECT %(actor)s, encode(sha256(convert_to(%(user_id)s, 'UTF8')), 'hex'), jsonb_build_object(
@@ -21,5 +25,7 @@ SELECT %(actor)s, encode(sha256(convert_to(%(user_id)s, 'UTF8')), 'hex'), jsonb_
     'dq.rejects', (SELECT count(*) FROM rejects),
     'features.user_sequences', (SELECT count(*) FROM sequences),
     'features.user_embeddings', (SELECT count(*) FROM embeddings),
-    'recs.results', (SELECT count(*) FROM recommendations))
+    'recs.results', (SELECT count(*) FROM recommendations),
+    'search.users', (SELECT count(*) FROM search_users),
+    'search.interests', (SELECT count(*) FROM search_interests))
 RETURNING erasure_id, rows_erased;
