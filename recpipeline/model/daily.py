@@ -18,6 +18,7 @@ from recpipeline import features, registry
 from recpipeline.config import Settings
 from recpipeline.days import day_start_epoch
 from recpipeline.loo import hold_out_last, item_counts
+from recpipeline.model.tf_logs import known_notices_filtered
 from recpipeline.model.types import ItemContent, ModelParams, TrainingSet
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,8 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
         len(split.targets),
         params.cell,
     )
-    model = train(data, params, validation=split.evaluation if len(split.targets) else None, log=log.info)
+    with known_notices_filtered():  # TensorFlow's start-up banners, not errors (see model.tf_logs)
+        model = train(data, params, validation=split.evaluation if len(split.targets) else None, log=log.info)
     model.vocab = items.vocab
 
     model_id = model_id_for(ds, params, window)
