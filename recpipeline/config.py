@@ -72,6 +72,12 @@ RANGES: dict[str, Range] = {
     "eval_k": Range(1, 100),
     "gate_margin": Range(0, 10),
     "gate_tolerance": Range(0, 1),
+    "attribution_window_hours": Range(1, 24 * 90),
+    "holdout_share": Range(0, 0.5),
+    "feedback_click_weight": Range(0, 100),
+    "feedback_negative_weight": Range(0, 100),
+    "dismiss_days": Range(0, 365),
+    "online_gate_tolerance": Range(0, 1),
 }
 
 
@@ -114,6 +120,15 @@ class Settings:
     gate_margin: float = 0.05  # RECPIPE_GATE_MARGIN: relative lift required over the best baseline
     gate_tolerance: float = 0.10  # RECPIPE_GATE_TOLERANCE: allowed relative drop vs last blessed model
     gate_baselines: str = ",".join(BASELINES)  # RECPIPE_GATE_BASELINES: the model must beat these
+    # feedback (impressions, attribution, online metrics; recpipeline.feedback)
+    attribution_window_hours: int = 24  # RECPIPE_ATTRIBUTION_WINDOW_HOURS: click/cart/purchase credit window
+    holdout_share: float = 0.1  # RECPIPE_HOLDOUT_SHARE: hashed share of users shown trending instead
+    feedback_training: bool = True  # RECPIPE_FEEDBACK_TRAINING: impressions shape training (off: ablation)
+    feedback_click_weight: float = 2.0  # RECPIPE_FEEDBACK_CLICK_WEIGHT: extra weight of a clicked recommendation
+    feedback_negative_weight: float = 0.5  # RECPIPE_FEEDBACK_NEGATIVE_WEIGHT: weight of shown-and-ignored negatives
+    dismiss_days: int = 7  # RECPIPE_DISMISS_DAYS: a dismissed item stays out of the user's lists this long
+    online_gate: bool = False  # RECPIPE_ONLINE_GATE: refuse a model when the live group's CTR fell below holdout
+    online_gate_tolerance: float = 0.1  # RECPIPE_ONLINE_GATE_TOLERANCE: allowed relative CTR shortfall
 
     @property
     def artifacts(self) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,21 +29,36 @@ logger = logging.getLogger(__name__)
 Validation = tuple[list[np.ndarray], list[np.ndarray], np.ndarray]
 
 
+@dataclass
+class FeedbackInputs:
+    """What shoppers did with shown lists, aligned with TrainingSet.sequences (built by recpipeline.feedback)."""
+
+    multipliers: list[np.ndarray]  # per user and position: target-weight multiplier (1 = unchanged)
+    negatives: list[np.ndarray]  # per user: item indices shown and ignored (hard negatives)
+    negative_weights: list[np.ndarray]  # per user: the weight of each negative
+
+
 def make_examples(
-    sequences: list[np.ndarray], events: list[np.ndarray], seq_len: int
+    sequences: list[np.ndarray],
+    events: list[np.ndarray],
+    seq_len: int,
+    multipliers: list[np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Per user: inputs s[:-1], their events, targets s[1:] and target weights, each the last `seq_len`.
 
-    Targets whose event weight is 0 are replaced by 0 (= not a training position).
+    Targets whose event weight is 0 are replaced by 0 (= not a training position). `multipliers` (per user and
+    position, optional) scale the target weights (feedback: clicked recommendations weigh more).
     """
     table = event_weight_table()
     ids, evs, tgts, wts = [], [], [], []
-    for s, e in zip(sequences, events, strict=True):
+    for u, (s, e) in enumerate(zip(sequences, events, strict=True)):
         s = np.asarray(s, dtype=np.int32)
         e = np.clip(np.asarray(e, dtype=np.int32), 0, N_EVENT_CODES - 1)
         if len(s) < 2:
             continue
         w = table[e[1:]]
+        if multipliers is not None:
+            w = w * np.asarray(multipliers[u], dtype=np.float32)[1:]
         t = np.where(w > 0, s[1:], 0).astype(np.int32)
         ids.append(s[:-1][-seq_len:])
         evs.append(e[:-1][-seq_len:])
@@ -99,12 +115,15 @@ def train(
     params: ModelParams,
     validation: Validation | None = None,
     log: Callable[[str], None] = logger.info,
+    feedback: FeedbackInputs | None = None,
 ) -> TrainedModel:
     """Fit the two-tower model on `data`; see the module docstring for the objective.
 
     `validation` = (history item seqs, history event seqs, target item per user): after every epoch the
     validation NDCG@10 (full ranking, history excluded) drives early stopping (`params.patience`) and the
-    best epoch's weights are kept. One log line per epoch.
+    best epoch's weights are kept. One log line per epoch. `feedback` (optional): target-weight multipliers
+    and, per user, shown-and-ignored items that the user's last state must rank below its last target
+    (pairwise softplus on cos / tau, weighted); None trains exactly as without it.
     """
     params = params.validated()
     counts = data.counts()
@@ -120,7 +139,13 @@ def train(
     tf = engine.tf
     net = engine.net
 
-    ids, evs, tgts, wts = make_examples(data.sequences, data.events, params.seq_len)
+    ids, evs, tgts, wts = make_examples(
+        data.sequences, data.events, params.seq_len, feedback.multipliers if feedback else None
+    )
+    if feedback is not None:  # negatives of the users make_examples kept, in the same order
+        kept = [u for u, s in enumerate(data.sequences) if len(s) >= 2]
+        ex_negs = [np.asarray(feedback.negatives[u], dtype=np.int32) for u in kept]
+        ex_negw = [np.asarray(feedback.negative_weights[u], dtype=np.float32) for u in kept]
     if not ids:
         raise ValueError("no training sequence has 2 or more interactions")
     lengths = np.array([len(x) for x in ids])
@@ -177,6 +202,33 @@ def train(
         optimizer.apply(grads, net.trainable_variables)
         return loss, tf.reduce_sum(w)
 
+    fb_spec = [*spec, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)]
+
+    @tf.function(input_signature=fb_spec)
+    def step_feedback(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l, fb_l, fbw_b):
+        with tf.GradientTape() as tape:
+            table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g), training=True)
+            states = net.user_states(ids_l, evs_b, table, training=True)
+            at = tgts_l > 0
+            users = l2_normalize(tf.boolean_mask(states, at))
+            y = tf.boolean_mask(tgts_l, at)
+            w = tf.boolean_mask(wts_b, at)
+            items = l2_normalize(table)
+            inv_t = net.inverse_temperature()
+            if sampled:
+                loss = sampled_softmax_loss(users, y, w, items, inv_t, negs_l, tf.gather(log_q_t, rows_g))
+            else:
+                loss = full_softmax_loss(users, y, w, items, inv_t)
+            last = l2_normalize(states[:, -1, :])  # each user's latest state (inputs are left-padded)
+            valid = tf.cast(tgts_l[:, -1] > 0, tf.float32)
+            pos = tf.reduce_sum(last * tf.gather(items, tgts_l[:, -1]), axis=-1)
+            neg = tf.einsum("bd,bmd->bm", last, tf.gather(items, fb_l))
+            pair = tf.nn.softplus((neg - pos[:, None]) * inv_t) * fbw_b * valid[:, None]
+            loss = loss + tf.reduce_sum(pair) / tf.maximum(tf.reduce_sum(w), 1e-6)
+        grads = tape.gradient(loss, net.trainable_variables)
+        optimizer.apply(grads, net.trainable_variables)
+        return loss, tf.reduce_sum(w)
+
     # memory bound: the (positions x catalogue) logits and their gradient dominate a full-softmax step
     max_positions = params.max_batch_positions
     if not sampled:
@@ -196,11 +248,19 @@ def train(
             b_wts = np.zeros(b_ids.shape, dtype=np.float32)
             for j, i in enumerate(batch):
                 b_wts[j, width - len(wts[i]) :] = wts[i]
+            extra = ()
+            if feedback is not None and any(len(ex_negs[i]) for i in batch):
+                b_fb = pad_left([ex_negs[i] for i in batch])
+                b_fbw = np.zeros(b_fb.shape, dtype=np.float32)
+                for j, i in enumerate(batch):
+                    b_fbw[j, b_fb.shape[1] - len(ex_negw[i]) :] = ex_negw[i]
+                extra = (b_fb,)
             if sampled:
                 negs = np.minimum(np.searchsorted(cdf, rng.random(params.num_negatives)), rows - 1)
                 negs = np.maximum(negs, 1).astype(np.int32)
-                rows_g = np.unique(np.concatenate([[0], b_ids.ravel(), b_tgt.ravel(), negs])).astype(np.int32)
-                loss, wsum = step(
+                parts = [[0], b_ids.ravel(), b_tgt.ravel(), negs, *(e.ravel() for e in extra)]
+                rows_g = np.unique(np.concatenate(parts)).astype(np.int32)
+                args = (
                     rows_g,
                     np.searchsorted(rows_g, b_ids).astype(np.int32),
                     b_evs,
@@ -208,6 +268,12 @@ def train(
                     b_wts,
                     np.searchsorted(rows_g, negs).astype(np.int32),
                 )
+                if extra:
+                    loss, wsum = step_feedback(*args, np.searchsorted(rows_g, b_fb).astype(np.int32), b_fbw)
+                else:
+                    loss, wsum = step(*args)
+            elif extra:
+                loss, wsum = step_feedback(all_rows, b_ids, b_evs, b_tgt, b_wts, empty, b_fb, b_fbw)
             else:
                 loss, wsum = step(all_rows, b_ids, b_evs, b_tgt, b_wts, empty)
             total += float(loss) * float(wsum)

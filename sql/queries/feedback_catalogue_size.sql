@@ -1,0 +1,1 @@
+SELECT count(*) FROM clean.items WHERE ds = %(ds)s;

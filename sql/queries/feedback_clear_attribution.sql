@@ -1,0 +1,1 @@
+DELETE FROM eval.attributions WHERE ds = %(ds)s;

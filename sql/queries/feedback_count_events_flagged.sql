@@ -1,0 +1,1 @@
+SELECT count(*) FROM feedback_events_flagged;
