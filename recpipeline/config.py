@@ -22,7 +22,7 @@ SQL_DIR = PROJECT_ROOT / "sql"
 # process of the project imports this module first, and Airflow task subprocesses inherit the environment.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-CELLS = ("gru", "lstm")
+CELLS = ("gru", "lstm", "sasrec")
 UNKNOWN_ITEM_POLICIES = ("reject", "warn")
 MAX_SHARDS = 64  # score tasks per run, whether set or derived
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

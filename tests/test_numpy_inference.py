@@ -25,7 +25,10 @@ VARIANTS = {
     "no-content-no-events": {"use_content": False, "use_events": False},
     "deep-residual-hidden": {"num_layers": 2, "residual": True, "hidden_dim": 12},
     "deep-no-events": {"num_layers": 2, "hidden_dim": 6, "use_events": False},
+    # read by sasrec only (gru/lstm ignore them): 4 heads of 2 dims, 3 blocks, wider feed-forward
+    "heads-blocks": {"num_heads": 4, "num_blocks": 3, "ffn_mult": 2, "residual": True},
 }
+CELLS = ["gru", "lstm", "sasrec"]
 
 
 def params(cell: str, **kw) -> ModelParams:
@@ -67,9 +70,9 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_numpy_matches_keras(cell: str, variant: str, tmp_path: Path):
-    rng = np.random.default_rng(len(variant) + (cell == "lstm"))
+    rng = np.random.default_rng(len(variant) + CELLS.index(cell))
     p = params(cell, **VARIANTS[variant])
     keras = keras_model(p, rng, content(rng))
     keras.save(tmp_path / "m")
@@ -84,7 +87,7 @@ def test_numpy_matches_keras(cell: str, variant: str, tmp_path: Path):
     assert max_diff(loaded.user_vectors(seqs, events, grown), keras.user_vectors(seqs, events, grown)) < TOL
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_numpy_matches_trained_keras_model(cell: str, tmp_path: Path):
     """Weights as training leaves them (one epoch, no content in the artifact)."""
     rng = np.random.default_rng(11)
@@ -102,7 +105,7 @@ def test_numpy_matches_trained_keras_model(cell: str, tmp_path: Path):
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_weight_names_follow_keras_order(cell: str, variant: str):
     from recpipeline.model.engine import Engine
 

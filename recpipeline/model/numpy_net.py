@@ -8,6 +8,9 @@ over time steps. tests/test_numpy_inference.py holds it to Keras within 1e-5.
 Item tower  v_i = warm_i * E_id[min(i, n_items)] + sum_t [0 < tok_it < V] E_tok[tok_it] / max(#valid tokens, 1)
 User tower  x_t = V[s_t] + E_event[e_t];  h_t = RNN layers (masked: a padding step keeps the state);
             u = W h_L + b (+ V[s_L] if residual);  user vector = u / max(|u|, eps)
+SASRec      x_t = V[s_t] + E_event[e_t] + P[p_t] (p_t: position counted from the first real item); pre-LN causal
+            self-attention blocks (equations in `towers`), only the last query computed in the last block;
+            u = W LN_f(h_L) + b (+ V[s_L] if residual)
 """
 
 from __future__ import annotations
@@ -28,7 +31,13 @@ from recpipeline import ragged
 from recpipeline.model.types import N_EVENT_CODES, ModelParams
 
 EPS = 1e-8  # = towers.EPS (towers imports TensorFlow, so it is not imported here)
+LN_EPS = 1e-6  # = towers.LN_EPS
+MASKED = np.float32(-1e9)  # = towers.MASKED
 RECURRENT_PARTS = ("kernel", "recurrent_kernel", "bias")
+ATTENTION_PARTS = (  # = towers.SASREC_PARTS + towers.SASREC_FFN_PARTS, in Keras' creation order
+    "ln1_gamma", "ln1_beta", "wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo", "ln2_gamma", "ln2_beta",
+    "w1", "b1", "w2", "b2",
+)  # fmt: skip
 
 
 def weight_names(params: ModelParams, vocab_size: int) -> list[str]:
@@ -42,8 +51,14 @@ def weight_names(params: ModelParams, vocab_size: int) -> list[str]:
         names.append("content_token/embeddings")
     if params.use_events:
         names.append("event/embeddings")
-    for i in range(params.num_layers):
-        names += [f"{params.cell}_{i}/{params.cell}_cell/{part}" for part in RECURRENT_PARTS]
+    if params.cell == "sasrec":
+        names.append("position/embeddings")
+        for i in range(params.num_blocks):
+            names += [f"sasrec_{i}/{part}" for part in ATTENTION_PARTS]
+        names += ["sasrec_norm/gamma", "sasrec_norm/beta"]
+    else:
+        for i in range(params.num_layers):
+            names += [f"{params.cell}_{i}/{params.cell}_cell/{part}" for part in RECURRENT_PARTS]
     return names + ["user_projection/kernel", "user_projection/bias"]
 
 
@@ -120,6 +135,58 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
 def _masked(valid: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
     """The new state where the step is valid, the kept one where it is padding (Keras' masked RNN step)."""
     return new if valid.all() else np.where(valid, new, old)
+
+
+def layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """gamma * (x - mean) / sqrt(var + LN_EPS) + beta over the last axis (as `towers.layer_norm`)."""
+    centred = x - x.mean(axis=-1, keepdims=True)
+    var = np.mean(centred * centred, axis=-1, keepdims=True)
+    return centred / np.sqrt(var + np.float32(LN_EPS)) * gamma + beta
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, max-shifted (masked logits at -1e9 become exact zeros)."""
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def attention_mask(valid: np.ndarray) -> np.ndarray:
+    """(B, L, L) bool: query t may read key j iff j <= t and (key j is real or j == t) (`towers.attention_mask`)."""
+    steps = valid.shape[1]
+    causal = np.tri(steps, dtype=bool)
+    return causal[None] & (valid[:, None, :] | np.eye(steps, dtype=bool)[None])
+
+
+@dataclass(frozen=True)
+class AttentionBlock:
+    """One pre-layer-norm causal self-attention block of `towers.CausalSelfAttentionBlock`, at inference.
+
+    a = LN_1(h); A_h = softmax(Q_h K_h^T / sqrt(d/H) + M); g = h + concat_h(A_h U_h) W_o + b_o;
+    out = g + ReLU(LN_2(g) W_1 + b_1) W_2 + b_2   (Q, K, U = a W_q + b_q, a W_k + b_k, a W_v + b_v).
+    """
+
+    heads: int
+    w: dict[str, np.ndarray]  # ATTENTION_PARTS -> array
+
+    def split(self, x: np.ndarray) -> np.ndarray:
+        """(B, L, d) -> (B, H, L, d/H)."""
+        b, steps, d = x.shape
+        return x.reshape(b, steps, self.heads, d // self.heads).transpose(0, 2, 1, 3)
+
+    def __call__(self, h: np.ndarray, allowed: np.ndarray, queries: int) -> np.ndarray:
+        """The block's output at the last `queries` positions of h (B, L, d); allowed (B, L, L) as `attention_mask`."""
+        w = self.w
+        b, steps, d = h.shape
+        a = layer_norm(h, w["ln1_gamma"], w["ln1_beta"])
+        q = self.split(a[:, steps - queries :] @ w["wq"] + w["bq"])
+        k = self.split(a @ w["wk"] + w["bk"])
+        v = self.split(a @ w["wv"] + w["bv"])
+        logits = (q @ k.transpose(0, 1, 3, 2)) * np.float32(1.0 / np.sqrt(d // self.heads))
+        weights = softmax(np.where(allowed[:, None, steps - queries :, :], logits, MASKED))
+        mixed = (weights @ v).transpose(0, 2, 1, 3).reshape(b, queries, d)
+        g = h[:, steps - queries :] + (mixed @ w["wo"] + w["bo"])
+        inner = np.maximum(layer_norm(g, w["ln2_gamma"], w["ln2_beta"]) @ w["w1"] + w["b1"], np.float32(0.0))
+        return (g + (inner @ w["w2"] + w["b2"])).astype(np.float32, copy=False)
 
 
 Projection = Callable[[int, int], np.ndarray]  # (step t, first active row a) -> x_t W + b of rows a.., (B - a, G*n)
@@ -217,6 +284,9 @@ class NumpyNet:
     projection_kernel: np.ndarray  # (state_dim, d)
     projection_bias: np.ndarray  # (d,)
     residual: bool
+    position_embedding: np.ndarray | None = None  # sasrec: (seq_len, d)
+    blocks: tuple[AttentionBlock, ...] = ()  # sasrec: self-attention blocks (then `layers` is empty)
+    final_norm: tuple[np.ndarray, np.ndarray] | None = None  # sasrec: (gamma, beta) of LN_f
 
     @classmethod
     def from_weights(
@@ -245,10 +315,15 @@ class NumpyNet:
         if tokens is not None:
             tokens = tokens.copy()
             tokens[0] = 0.0
-        layers = []
-        for i in range(params.num_layers):
-            prefix = f"{params.cell}_{i}/{params.cell}_cell/"
-            layers.append(Recurrent.from_keras(params.cell, *(w[prefix + part] for part in RECURRENT_PARTS)))
+        layers, blocks, final_norm = [], [], None
+        if params.cell == "sasrec":
+            for i in range(params.num_blocks):
+                blocks.append(AttentionBlock(params.num_heads, {p: w[f"sasrec_{i}/{p}"] for p in ATTENTION_PARTS}))
+            final_norm = (w["sasrec_norm/gamma"], w["sasrec_norm/beta"])
+        else:
+            for i in range(params.num_layers):
+                prefix = f"{params.cell}_{i}/{params.cell}_cell/"
+                layers.append(Recurrent.from_keras(params.cell, *(w[prefix + part] for part in RECURRENT_PARTS)))
         return cls(
             n_items=n_items,
             vocab_size=vocab_size,
@@ -259,6 +334,9 @@ class NumpyNet:
             projection_kernel=w["user_projection/kernel"],
             projection_bias=w["user_projection/bias"],
             residual=params.residual,
+            position_embedding=w.get("position/embeddings"),
+            blocks=tuple(blocks),
+            final_norm=final_norm,
         )
 
     def raw_table(self, tokens: np.ndarray, warm: np.ndarray) -> np.ndarray:
@@ -282,7 +360,10 @@ class NumpyNet:
         """(V W + b, E_event W) of the first recurrent layer: x_t W + b = (V W + b)[s_t] + (E_event W)[e_t].
 
         Projecting the item table once turns the first layer's input matmul at every step into two gathers.
+        SASRec has no recurrent layer: (V, None).
         """
+        if not self.layers:
+            return table, None
         first = self.layers[0]
         events = None if self.event_embedding is None else self.event_embedding @ first.kernel
         return table @ first.kernel + first.bias, events
@@ -296,6 +377,8 @@ class NumpyNet:
         self, ids: np.ndarray, events: np.ndarray, table: np.ndarray, inputs: tuple[np.ndarray, np.ndarray | None]
     ) -> np.ndarray:
         """`last_states` with the first layer's projected inputs given (computed once per call of user_vectors)."""
+        if self.blocks:
+            return self._attention_last_states(ids, events, table)
         steps = ids.shape[1]
         valid = ids > 0
         starts = np.where(valid.any(axis=1), valid.argmax(axis=1), steps)
@@ -319,6 +402,27 @@ class NumpyNet:
         result = np.empty_like(out)
         result[order] = l2_normalize(out)
         return result
+
+    def _attention_last_states(self, ids: np.ndarray, events: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """SASRec user vectors after the last position of ids (B, L), left-padded with 0.
+
+        x_t = V[s_t] + E_event[e_t] + P[min(#real items up to t - 1, P - 1)]; every block but the last over all
+        positions, the last block for the last query only (a later position never changes an earlier one).
+        """
+        valid = ids > 0
+        assert self.position_embedding is not None and self.final_norm is not None
+        where = np.clip(np.cumsum(valid, axis=1) - 1, 0, len(self.position_embedding) - 1)
+        x = table[ids] + self.position_embedding[where]
+        if self.event_embedding is not None:
+            x = x + self.event_embedding[events]
+        x = x.astype(np.float32, copy=False)
+        allowed = attention_mask(valid)
+        for i, block in enumerate(self.blocks):
+            x = block(x, allowed, 1 if i == len(self.blocks) - 1 else x.shape[1])
+        out = layer_norm(x[:, -1], *self.final_norm) @ self.projection_kernel + self.projection_bias
+        if self.residual:
+            out = out + table[ids[:, -1]]
+        return l2_normalize(out.astype(np.float32, copy=False))
 
     def user_vectors(
         self, sequences: list[np.ndarray], events: list[np.ndarray], table: np.ndarray, seq_len: int, batch_users: int

@@ -278,8 +278,17 @@ def train(
                 loss, wsum = step(all_rows, b_ids, b_evs, b_tgt, b_wts, empty)
             total += float(loss) * float(wsum)
             weight_sum += float(wsum)
-        record: dict[str, float] = {"epoch": epoch, "loss": total / max(weight_sum, 1e-9)}
-        line = f"epoch {epoch}/{params.epochs} loss {record['loss']:.4f}"
+        train_seconds = time.perf_counter() - t0
+        record: dict[str, float] = {
+            "epoch": epoch,
+            "loss": total / max(weight_sum, 1e-9),
+            "train_seconds": train_seconds,
+            "sequences_per_second": len(ids) / max(train_seconds, 1e-9),
+        }
+        line = (
+            f"epoch {epoch}/{params.epochs} loss {record['loss']:.4f} train {train_seconds:.1f}s "
+            f"{record['sequences_per_second']:.0f} seq/s"
+        )
         if params.learn_temperature:
             record["temperature"] = float(np.exp(np.array(net.log_temperature)))
             line += f" tau {record['temperature']:.4f}"
@@ -295,7 +304,7 @@ def train(
                 stop = bad >= params.patience and epoch >= params.min_epochs
         record["seconds"] = time.perf_counter() - t0
         model.history.append(record)
-        log(f"{line} {record['seconds']:.1f}s")
+        log(f"{line} epoch {record['seconds']:.1f}s")
         if stop:
             log(f"early stopping: best val_ndcg@10 {best_score:.4f} at epoch {best_epoch}")
             break

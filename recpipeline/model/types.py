@@ -42,7 +42,7 @@ class ModelParams:
     """
 
     # --- shared with Settings, which owns their defaults and (config.RANGES) their ranges ---
-    cell: str = Settings.cell  # user-tower recurrent cell: "gru" | "lstm"
+    cell: str = Settings.cell  # user-tower cell: "gru" | "lstm" | "sasrec" (causal self-attention)
     embedding_dim: int = Settings.embedding_dim  # d: item/user vector size (item id, content token, event)
     epochs: int = Settings.epochs  # upper bound; early stopping on validation NDCG@10 when validation is given
     batch_size: int = Settings.batch_size  # users (sequences) per step
@@ -55,6 +55,9 @@ class ModelParams:
     # --- model-only knobs ---
     hidden_dim: int = 0  # recurrent state size; 0 -> embedding_dim. Projected back to embedding_dim
     num_layers: int = 1  # stacked recurrent layers
+    num_blocks: int = 2  # sasrec: stacked pre-layer-norm self-attention blocks
+    num_heads: int = 2  # sasrec: attention heads (embedding_dim must be divisible by it)
+    ffn_mult: int = 1  # sasrec: feed-forward inner width = ffn_mult * embedding_dim
     residual: bool = False  # user state += input item embedding at that position (skip connection)
     learn_temperature: bool = False  # train log(tau) jointly (initialised at `temperature`)
     id_dropout: float = 0.1  # training-time prob. of zeroing an item's id embedding (teaches content path)
@@ -69,6 +72,7 @@ class ModelParams:
     max_batch_positions: int = 8192  # cap on padded positions per step (bounds activations and logits)
     max_logit_elements: int = 100_000_000  # full softmax: positions per step <= this / (n_items + 1)
     threads: int = 0  # TF intra-op threads; 0 -> os.cpu_count()
+    jit_compile: bool = False  # compile the training step with XLA (measured on Beauty, see training.py)
     eval_batch_users: int = 2048  # users per block when ranking the full catalogue
 
     @classmethod
@@ -84,9 +88,11 @@ class ModelParams:
         problems = out_of_range(self)
         if self.cell not in CELLS:
             problems.append(f"cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("num_layers", "max_batch_positions"):
+        for name in ("num_layers", "max_batch_positions", "num_blocks", "num_heads", "ffn_mult"):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be >= 1")
+        if self.num_heads >= 1 and self.embedding_dim % self.num_heads:
+            problems.append(f"embedding_dim {self.embedding_dim} must be divisible by num_heads {self.num_heads}")
         if not 0 <= self.id_dropout < 1:
             problems.append("id_dropout must be in [0, 1)")
         if problems:
