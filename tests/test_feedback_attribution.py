@@ -10,7 +10,7 @@ import pytest
 from recpipeline import db
 from recpipeline.config import load_settings
 from recpipeline.feedback import attribution, groups, landing, online, quality
-from recpipeline.feedback.gate import online_verdict
+from recpipeline.feedback.gate import online_gate, online_verdict
 from recpipeline.feedback.landing import FEEDBACK_COLUMNS, IMPRESSION_COLUMNS
 
 DS = date(2026, 10, 5)
@@ -212,6 +212,19 @@ def test_online_metrics_and_lift_of_a_hand_built_day(fresh_db, workdir):
     assert m[("purchase_rate", 0)] == pytest.approx(10 / 40)
     assert m[("revenue_per_mille", 0)] == pytest.approx(1000 * 100 / 40)
     assert m[("clicked_coverage", 0)] == pytest.approx(1 / 3)
+    text = "\n".join(online.report_lines(fresh_db, DS))
+    assert "lift ctr@10" in text and "treatment" in text and "holdout" in text
+
+
+def test_online_gate_reads_yesterdays_lift_and_is_off_by_default(fresh_db):
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO eval.online_lift VALUES (%s, 'ctr', 10, 0.05, 0.08, 0.625, 0.5, 0.8, 900, 100)", (PREV,)
+        )
+    assert online_gate(fresh_db, DS, load_settings())[0]  # off by default
+    ok, why = online_gate(fresh_db, DS, load_settings({"online_gate": True}))
+    assert not ok and "0.0500" in why and "0.0800" in why
+    assert online_gate(fresh_db, DS + timedelta(days=1), load_settings({"online_gate": True}))[0]  # no data
 
 
 def test_online_gate_verdict():

@@ -179,3 +179,35 @@ def lift_between(url: str, since: date, through: date, k: int = 10, seed: int = 
 
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
+
+
+def report_lines(url: str, ds: date) -> list[str]:
+    """The day's online metrics per publish, model, source and group, and the lift (for a CLI or a report)."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        metrics = db.fetch_all(cur, "feedback_online_for_day", {"ds": ds})
+        lifts = db.fetch_all(cur, "feedback_lift_for_day", {"ds": ds})
+    if not metrics:
+        return [f"no online metrics for {ds}: no impressions were validated for it"]
+    lines = [f"online metrics for lists shown on {ds}"]
+    shown = (
+        "impressions",
+        "ctr",
+        "cart_rate",
+        "purchase_rate",
+        "revenue_per_mille",
+        "clicked_coverage",
+        "satisfaction",
+    )
+    groups: dict[tuple, dict[str, float]] = {}
+    for _ds, publish_id, model_id, source, grp, metric, k, value, _n in metrics:
+        if metric in shown and (metric != "ctr" or k == 10):
+            groups.setdefault((grp, source, model_id, publish_id), {})[metric] = value
+    for (grp, source, model_id, publish_id), m in sorted(groups.items(), reverse=True):
+        values = "  ".join(f"{name} {m[name]:.4g}" for name in shown if name in m)
+        lines.append(f"  {grp:9} {source:8} {model_id} (publish {publish_id}): {values}")
+    for metric, k, treatment, holdout, lift, lo, hi, n_t, n_h in lifts:
+        lines.append(
+            f"  lift {metric}@{k}: treatment {treatment:.4f} ({n_t:,} users) / holdout {holdout:.4f} ({n_h:,} users)"
+            f" = {_fmt(lift)} (95% CI {_fmt(lo)}-{_fmt(hi)})"
+        )
+    return lines
