@@ -181,3 +181,18 @@ def test_feedback_negatives_reach_the_training_batches(monkeypatch):
     again = training.train(data, params, feedback=neutral).item_vectors()
     np.testing.assert_array_equal(plain, again)  # feedback that says nothing trains bit-identically
     assert not np.allclose(plain, with_fb)
+
+
+def test_cli_wiring_parses_simulate_options():
+    import argparse
+
+    from recpipeline.feedback import simulate
+
+    root = argparse.ArgumentParser(prog="recpipeline")
+    sub = root.add_subparsers(dest="command", required=True)
+    # the three lines cli.py's parser() gains
+    s = simulate.add_arguments(sub.add_parser("simulate", help="closed-loop synthetic shop through the pipeline"))
+    s.set_defaults(func=simulate.run)
+    args = root.parse_args(["simulate", "--profile", "tiny", "--days", "3", "--conf", '{"epochs": 2}'])
+    assert (args.func, args.profile, args.days, args.warmup, args.runner) == (simulate.run, "tiny", 3, 14, "direct")
+    assert simulate.run(root.parse_args(["simulate", "--conf", '{"epochs": 0}'])) == 2  # bad settings: one line

@@ -361,11 +361,8 @@ def simulate(
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`recpipeline simulate --profile demo --days N [--warmup W] [--seed S] [--runner direct|airflow]`."""
-    from recpipeline.config import load_settings
-
-    parser = argparse.ArgumentParser(prog="recpipeline simulate", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of `recpipeline simulate` on `parser` (cli.py's subparser or this module's own)."""
     parser.add_argument("--profile", choices=g.profile_names(), default="demo")
     parser.add_argument("--days", type=int, default=10, help="closed-loop days after the warm-up")
     parser.add_argument("--warmup", type=int, default=14, help="organic days before the first publish")
@@ -378,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
         help="direct: stage functions in this process; airflow: recpipeline_daily via dag.test",
     )
     parser.add_argument("--conf", default=None, help="settings overrides as JSON, e.g. '{\"epochs\": 3}'")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulation the parsed options describe and print one line per simulated day."""
+    from recpipeline.config import load_settings
 
     try:
         settings = load_settings(json.loads(args.conf) if args.conf else None)
@@ -392,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
             f"holdout {r['holdout']:.4f}  {r['outcome']}"
         )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`recpipeline simulate --profile demo --days N [--warmup W] [--seed S] [--runner direct|airflow]`."""
+    parser = argparse.ArgumentParser(prog="recpipeline simulate", description=__doc__.splitlines()[0])
+    return run(add_arguments(parser).parse_args(argv))
 
 
 if __name__ == "__main__":
