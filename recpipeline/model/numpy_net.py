@@ -404,10 +404,15 @@ class NumpyNet:
         return result
 
     def _attention_last_states(self, ids: np.ndarray, events: np.ndarray, table: np.ndarray) -> np.ndarray:
-        """SASRec user vectors after the last position of ids (B, L), left-padded with 0.
+        """SASRec user vectors after the last position of ids (B, L), left-padded with 0."""
+        return l2_normalize(self.attention_states(ids, events, table, queries=1)[:, -1])
+
+    def attention_states(self, ids: np.ndarray, events: np.ndarray, table: np.ndarray, queries: int) -> np.ndarray:
+        """(B, queries, d) unnormalised SASRec user states at the last `queries` positions of ids (B, L).
 
         x_t = V[s_t] + E_event[e_t] + P[min(#real items up to t - 1, P - 1)]; every block but the last over all
-        positions, the last block for the last query only (a later position never changes an earlier one).
+        positions, the last block for the last `queries` queries only (a later position never changes an
+        earlier one). As `TwoTowerNet.user_states` at those positions.
         """
         valid = ids > 0
         assert self.position_embedding is not None and self.final_norm is not None
@@ -418,11 +423,11 @@ class NumpyNet:
         x = x.astype(np.float32, copy=False)
         allowed = attention_mask(valid)
         for i, block in enumerate(self.blocks):
-            x = block(x, allowed, 1 if i == len(self.blocks) - 1 else x.shape[1])
-        out = layer_norm(x[:, -1], *self.final_norm) @ self.projection_kernel + self.projection_bias
+            x = block(x, allowed, queries if i == len(self.blocks) - 1 else x.shape[1])
+        out = layer_norm(x, *self.final_norm) @ self.projection_kernel + self.projection_bias
         if self.residual:
-            out = out + table[ids[:, -1]]
-        return l2_normalize(out.astype(np.float32, copy=False))
+            out = out + table[ids[:, ids.shape[1] - queries :]]
+        return out.astype(np.float32, copy=False)
 
     def user_vectors(
         self, sequences: list[np.ndarray], events: list[np.ndarray], table: np.ndarray, seq_len: int, batch_users: int
