@@ -227,6 +227,39 @@ def test_online_gate_reads_yesterdays_lift_and_is_off_by_default(fresh_db):
     assert online_gate(fresh_db, DS + timedelta(days=1), load_settings({"online_gate": True}))[0]  # no data
 
 
+def test_forget_erases_the_user_from_every_feedback_table(fresh_db, workdir):
+    from recpipeline.feedback import privacy
+
+    seed_publish(fresh_db)
+    t = iso(at(DS, 10))
+    land_and_validate(
+        fresh_db,
+        workdir,
+        DS,
+        [
+            ["a", "u1", "i1", "1", "7", t, "home"],
+            ["b", "u2", "i1", "1", "7", t, "home"],
+            ["c", "u1", "i1", "0", "7", t, ""],
+        ],
+        [["d1", "u1", "i1", "dismiss", t, "a"]],
+    )
+    add_events(fresh_db, [("e1", "u1", "i1", "click", at(DS, 10, 1), None)])
+    attribution.attribute_day(fresh_db, DS, load_settings())
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        rows = privacy.forget(cur, " u1 ")
+        cur.execute("SELECT count(*) FROM clean.impressions")
+        left = cur.fetchone()[0]
+    assert rows == {
+        "raw.impressions": 2,
+        "raw.feedback_events": 1,
+        "clean.impressions": 1,
+        "clean.feedback_events": 1,
+        "dq.rejects (feedback)": 1,
+        "eval.attributions": 1,
+    }
+    assert left == 1
+
+
 def test_online_gate_verdict():
     assert online_verdict(0.10, 0.10, 0.1, 10)[0]
     assert online_verdict(0.091, 0.10, 0.1, 10)[0]
