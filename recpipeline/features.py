@@ -120,6 +120,7 @@ def build_features(url: str, ds: date, settings: Settings) -> dict[str, int]:
         frame, touched = item_feature_frame(catalogue)
         frame.insert(0, "ds", ds)
         db.copy_frame(cur, "features.items", frame)
+        db.execute(cur, "features_analyze_items")  # the sequences join below reads the rows just copied
         for rule, n in touched.items():
             db.execute(cur, "features_record_repair", {"ds": ds, "rule": rule, "touched": n})
         db.execute(

@@ -131,11 +131,13 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
         if landed["items"] == 0:
             db.execute(cur, "dq_carry_catalogue", params)
             log.info("no catalogue landed for %s: carried forward %d items from the last snapshot", ds, cur.rowcount)
+        db.execute(cur, "dq_analyze_items")  # the event flagging reads the snapshot just written
 
         db.execute(cur, "dq_flag_events", params)
         landed["events"], accepted_unknown = db.fetch_all(cur, "dq_event_stats")[0]
         accepted["events"] = _written(cur, "dq_accept_events", params)
         rejected["events"] = _written(cur, "dq_reject_events", params)
+        db.execute(cur, "dq_analyze_events")  # the checks below and the features stage read the day's events
 
         for target in ("items", "events"):
             if landed[target] != accepted[target] + rejected[target]:  # rows written, against rows landed

@@ -208,6 +208,9 @@ class Landing:
             raise RuntimeError(
                 f"{path}: staged {staged_rows} {target} rows, counted {sum(counts.values())}, moved {moved}"
             )
+        # Statistics of the rows just moved, so that data quality plans the day as it is (autovacuum's analyze lags
+        # behind a bulk COPY); SKIP_LOCKED: a concurrent landing analysing the same table is never waited for.
+        self.cur.execute(f"ANALYZE (SKIP_LOCKED) raw.{target}")
         self.results.extend(results)
         return results
 

@@ -3,7 +3,7 @@
 -- reusing its event_id are duplicate_event_id (kept_load_id / kept_line_no name the kept row). Defects found
 -- at the door (raw.events.defects: invalid_utf8, nul_byte, too_long, unbalanced_quote) come first. Control
 -- characters (C0, DEL, C1) are refused in every field; query text may hold tabs and line breaks.
--- Creates temp table dq_events_flagged (dropped at commit).
+-- Creates temp table dq_events_flagged (dropped at commit). Statistics of clean.items are fresh (dq_analyze_items).
 CREATE TEMP TABLE dq_events_flagged ON COMMIT DROP AS
 WITH src AS (
     SELECT r.*,
@@ -24,9 +24,12 @@ WITH src AS (
                AS same_as_first,
            first_value(s.load_id) OVER w AS kept_load_id,
            first_value(s.line_no) OVER w AS kept_line_no,
-           c.item_id IS NULL AND s.item_id_n IS NOT NULL AS unknown_item
+           -- a probe of clean.items' (ds, item_id) key per event (or one hash of the day's items), never a
+           -- comparison of every event with every item, whatever the statistics say about the day
+           s.item_id_n IS NOT NULL
+               AND NOT EXISTS (SELECT FROM clean.items c WHERE c.ds = %(ds)s AND c.item_id = s.item_id_n)
+               AS unknown_item
     FROM src s
-    LEFT JOIN clean.items c ON c.ds = %(ds)s AND c.item_id = s.item_id_n
     WINDOW w AS (PARTITION BY event_id_n ORDER BY load_id, line_no)
 )
 SELECT ranked.*,
