@@ -13,6 +13,12 @@ WITH raw_events AS (
     DELETE FROM features.user_embeddings WHERE user_id = %(user_id)s RETURNING 1
 ), recommendations AS (
     DELETE FROM recs.results WHERE user_id = %(user_id)s RETURNING 1
+), intake AS (
+    DELETE FROM raw.intake_events WHERE btrim(user_id) = %(user_id)s RETURNING 1
+), refreshed AS (
+    DELETE FROM recs.refresh_results WHERE user_id = %(user_id)s RETURNING 1
+), refresh_pointer AS (
+    DELETE FROM recs.refresh_current WHERE user_id = %(user_id)s RETURNING 1
 ), search_users AS (
     DELETE FROM search.users WHERE user_id = %(user_id)s RETURNING 1
 ), search_interests AS (
@@ -26,6 +32,9 @@ SELECT %(actor)s, encode(sha256(convert_to(%(user_id)s, 'UTF8')), 'hex'), jsonb_
     'features.user_sequences', (SELECT count(*) FROM sequences),
     'features.user_embeddings', (SELECT count(*) FROM embeddings),
     'recs.results', (SELECT count(*) FROM recommendations),
+    'raw.intake_events', (SELECT count(*) FROM intake),
+    'recs.refresh_results', (SELECT count(*) FROM refreshed),
+    'recs.refresh_current', (SELECT count(*) FROM refresh_pointer),
     'search.users', (SELECT count(*) FROM search_users),
     'search.interests', (SELECT count(*) FROM search_interests))
 RETURNING erasure_id, rows_erased;
