@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    os.environ["RECPIPE_TRAIN_BUDGET_SECONDS"] = "0"  # research runs train to early stopping, full softmax
     params = ModelParams(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ModelParams)}).validated()
     t0 = time.perf_counter()
     seqs, n_items = read_beauty(args.data_dir)

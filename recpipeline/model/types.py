@@ -72,7 +72,6 @@ class ModelParams:
     max_batch_positions: int = 8192  # cap on padded positions per step (bounds activations and logits)
     max_logit_elements: int = 100_000_000  # full softmax: positions per step <= this / (n_items + 1)
     threads: int = 0  # TF intra-op threads; 0 -> os.cpu_count()
-    jit_compile: bool = False  # compile the training step with XLA (measured on Beauty, see training.py)
     eval_batch_users: int = 2048  # users per block when ranking the full catalogue
 
     @classmethod
