@@ -9,7 +9,8 @@ scratch database and RECPIPE_HOME. Printed: per simulated day the treatment and 
     online CTR@10 model X holdout Y lift Z (95% CI A-B); feedback training on P vs off Q
 
 where X, Y, Z and the interval are the feedback-on arm's pooled over all simulated days (bootstrap over
-user-days), P and Q the treatment CTR@10 of the on and off arms.
+user-days), P and Q the treatment CTR@10 of the on and off arms. Also printed: the CTR@10 the planted response
+model expects of each arm's treatment lists (the mean click probability, free of the clicks' sampling noise).
 """
 
 from __future__ import annotations
@@ -96,15 +97,30 @@ def main() -> int:
         f"{args.profile} seed {args.seed}: {args.warmup} warm-up days, {args.days} closed-loop days "
         f"{days[0]}..{days[-1]}, epochs {args.epochs}; logs under {root}"
     )
-    print(f"{'day':10}  {'on: treatment':>14} {'holdout':>8} {'lift':>6}   {'off: treatment':>14} {'holdout':>8}")
+    print(
+        f"{'day':10}  {'on: treatment':>14} {'holdout':>8} {'lift':>6}   {'off: treatment':>14} {'holdout':>8}"
+        f"   {'expected on':>11} {'off':>7}"
+    )
+    expected: dict[str, list[float]] = {"on": [], "off": []}
     for day in days:
         on = online.lift_between(arms["on"][1], day, day, 10, seed=day.toordinal())
         off = online.lift_between(arms["off"][1], day, day, 10, seed=day.toordinal())
         lift = f"{on.lift:.2f}" if on.lift else "-"
-        print(f"{day}  {on.treatment:14.4f} {on.holdout:8.4f} {lift:>6}   {off.treatment:14.4f} {off.holdout:8.4f}")
+        for name in expected:
+            summary = root / name / "simulate" / f"{day}.json"
+            seen = json.loads(summary.read_text()).get("expected", {}) if summary.exists() else {}
+            expected[name].append(seen.get("treatment", float("nan")))
+        print(
+            f"{day}  {on.treatment:14.4f} {on.holdout:8.4f} {lift:>6}   {off.treatment:14.4f} {off.holdout:8.4f}"
+            f"   {expected['on'][-1]:11.4f} {expected['off'][-1]:7.4f}"
+        )
     total_on = online.lift_between(arms["on"][1], days[0], days[-1], 10, seed=args.seed)
     total_off = online.lift_between(arms["off"][1], days[0], days[-1], 10, seed=args.seed)
-    print(f"({time.perf_counter() - began:.0f} s)")
+    print(
+        f"expected CTR@10 of the treatment lists under the planted response (no click noise): feedback training on "
+        f"{sum(expected['on']) / len(days):.4f} vs off {sum(expected['off']) / len(days):.4f}; "
+        f"{time.perf_counter() - began:.0f} s"
+    )
     print(
         f"online CTR@10 model {total_on.treatment:.4f} holdout {total_on.holdout:.4f} lift {_num(total_on.lift)} "
         f"(95% CI {_num(total_on.ci_low)}-{_num(total_on.ci_high)}); feedback training on {total_on.treatment:.4f} "

@@ -124,7 +124,7 @@ class Settings:
     attribution_window_hours: int = 24  # RECPIPE_ATTRIBUTION_WINDOW_HOURS: click/cart/purchase credit window
     holdout_share: float = 0.1  # RECPIPE_HOLDOUT_SHARE: hashed share of users shown trending instead
     feedback_training: bool = True  # RECPIPE_FEEDBACK_TRAINING: impressions shape training (off: ablation)
-    feedback_click_weight: float = 2.0  # RECPIPE_FEEDBACK_CLICK_WEIGHT: extra weight of a clicked recommendation
+    feedback_click_weight: float = 1.0  # RECPIPE_FEEDBACK_CLICK_WEIGHT: extra weight of a clicked recommendation
     feedback_negative_weight: float = 0.5  # RECPIPE_FEEDBACK_NEGATIVE_WEIGHT: weight of shown-and-ignored negatives
     dismiss_days: int = 7  # RECPIPE_DISMISS_DAYS: a dismissed item stays out of the user's lists this long
     online_gate: bool = False  # RECPIPE_ONLINE_GATE: refuse a model when the live group's CTR fell below holdout

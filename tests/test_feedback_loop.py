@@ -128,10 +128,11 @@ def test_feedback_inputs_on_a_tiny_case():
         ("u1", "i1", 1, 250, False, None),  # ignored in the list but interacted with -> not a negative
         ("u3", "i1", 1, 250, False, None),  # a user without a sequence is skipped
     ]
-    fb = build_inputs(seqs, rows, index, prop, click_weight=2.0, negative_weight=0.5)
-    assert fb.multipliers[0].tolist() == [1.0, 1.0, 5.0] and fb.multipliers[1].tolist() == [1.0, 1.0]
+    fb = build_inputs(seqs, rows, index, prop, click_weight=2.0, negative_weight=0.5, dismissed={"u2": {"i6"}})
+    assert fb.multipliers[0].tolist() == [1.0, 1.0, 4.0]  # 1 + 2 / 0.5 = 5, capped at MAX_MULTIPLIER
+    assert fb.multipliers[1].tolist() == [1.0, 1.0]
     assert fb.negatives[0].tolist() == [6, 7] and fb.negative_weights[0].tolist() == pytest.approx([0.5, 0.025])
-    assert len(fb.negatives[1]) == 0
+    assert fb.negatives[1].tolist() == [6] and fb.negative_weights[1].tolist() == [1.0]  # dismissed: explicit
     assert build_inputs(seqs, rows[-1:], index, prop, 2.0, 0.5) is None
 
 

@@ -127,6 +127,7 @@ class ClosedLoopShop:
         self.item_number = {item_id: i for i, item_id in enumerate(self.cat.item_ids)}
         self.holdout = np.array([group_of(u, holdout_share) == HOLDOUT for u in self.users.ids])
         self.d, self.events, self.sessions = 0, 0, 0
+        self.expected: dict[str, float] = {}
 
     @property
     def next_date(self) -> date:
@@ -191,6 +192,7 @@ class ClosedLoopShop:
         empty_imp = pd.DataFrame({c: pd.Series(dtype=object) for c in IMPRESSION_COLUMNS})
         empty_fb = pd.DataFrame({c: pd.Series(dtype=object) for c in FEEDBACK_COLUMNS})
         if shown.empty:
+            self.expected = {}
             return empty_events, empty_imp, empty_fb
         u = shown["user"].to_numpy(np.int64)
         item = shown["item"].to_numpy(np.int64)
@@ -199,7 +201,13 @@ class ClosedLoopShop:
         aff = affinity(self.cat, self.users, last_before, u, item)
         examine = pos.astype(float) ** -r.position_decay
         draw = rng.random((4, len(u)))
-        clicked = draw[0] < r.base_click * aff * examine
+        p_click = r.base_click * aff * examine
+        clicked = draw[0] < p_click
+        held = self.holdout[u]
+        self.expected = {  # the click-through the planted model expects, free of the clicks' sampling noise
+            "treatment": float(p_click[~held].mean()) if (~held).any() else 0.0,
+            "holdout": float(p_click[held].mean()) if held.any() else 0.0,
+        }
         carted = clicked & self.stock.in_stock[item] & (draw[1] < r.cart_after_click)
         bought = carted & (draw[2] < r.purchase_after_cart)
         dismissed = ~clicked & (aff <= r.same_top) & (draw[3] < r.dismiss * examine)
@@ -345,10 +353,14 @@ def simulate(
                 "impressions": len(sim.impressions),
                 "treatment": lift.treatment,
                 "holdout": lift.holdout,
+                "expected": shop.expected,
                 "outcome": outcome,
                 "seconds": time.perf_counter() - began,
             }
         )
+        summary = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in results[-1].items()}
+        (Path(settings.home) / "simulate").mkdir(parents=True, exist_ok=True)
+        (Path(settings.home) / "simulate" / f"{day}.json").write_text(json.dumps(summary, indent=1))
         log.info(
             "simulated %s: %d impressions, CTR@10 treatment %.4f holdout %.4f; %s (%.0fs)",
             day,

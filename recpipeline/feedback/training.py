@@ -3,9 +3,11 @@ recommendations weigh more as targets, and position bias is corrected by inverse
 CTR by position (propensity(p) = CTR(p) / CTR(1), floored at MIN_PROPENSITY).
 
 - a clicked recommendation at position p: the target weight of that click in the user's sequence is multiplied
-  by 1 + feedback_click_weight / propensity(p) (capped at MAX_MULTIPLIER);
-- an ignored impression at position p (not clicked, not interacted with later in the window): a negative of
-  weight feedback_negative_weight x propensity(p) (an item low in the list was likely never looked at).
+  by 1 + feedback_click_weight / propensity(p), capped at MAX_MULTIPLIER (inverse propensity: a click low in the
+  list says more, the cap bounds its variance and keeps the organic next-item signal dominant);
+- an ignored impression at position p (not clicked, the item never interacted with): a negative of weight
+  feedback_negative_weight x propensity(p) (an item low in the list was likely never looked at);
+- a dismissed item ("not interested"): a negative of weight DISMISS_WEIGHT (explicit, so no propensity).
 `feedback_training = false` (or no impressions) trains exactly as before.
 """
 
@@ -23,7 +25,8 @@ from recpipeline.days import day_start_epoch
 
 log = logging.getLogger(__name__)
 MIN_PROPENSITY = 0.05
-MAX_MULTIPLIER = 20.0
+MAX_MULTIPLIER = 4.0
+DISMISS_WEIGHT = 1.0
 LOOKBACK_DAYS = 14  # impressions of this many days before the day shape its training
 MAX_NEGATIVES = 50  # most recent ignored items per user
 
@@ -44,9 +47,10 @@ def build_inputs(
     propensity: dict[int, float],
     click_weight: float,
     negative_weight: float,
+    dismissed: dict[str, set[str]] | None = None,
 ):
     """FeedbackInputs aligned with `sequences` from impression rows (user, item, position, shown_at, clicked,
-    clicked_at); None when no user of the sequences was shown anything."""
+    clicked_at) and dismissed items per user; None when no user of the sequences was shown anything."""
     from recpipeline.model.training import FeedbackInputs
 
     by_user: dict[str, list[tuple]] = defaultdict(list)
@@ -69,6 +73,10 @@ def build_inputs(
                 mult[at] = min(MAX_MULTIPLIER, 1.0 + click_weight / p)
             elif idx not in interacted:
                 neg[idx] = max(neg.get(idx, 0.0), negative_weight * p)
+        for item_id in sorted((dismissed or {}).get(user, ())):
+            if index.get(item_id):
+                neg.pop(index[item_id], None)
+                neg[index[item_id]] = DISMISS_WEIGHT  # last, so the MAX_NEGATIVES cut keeps it
         chosen = list(neg.items())[-MAX_NEGATIVES:]
         multipliers.append(mult)
         negatives.append(np.array([i for i, _ in chosen], dtype=np.int32))
@@ -87,9 +95,18 @@ def feedback_inputs(url: str, ds: date, settings: Settings, sequences: features.
     with db.connect(url) as conn, conn.cursor() as cur:
         propensity = propensities(db.fetch_all(cur, "feedback_position_ctr", params))
         rows = db.fetch_all(cur, "feedback_training_impressions", params)
+        dismissed: dict[str, set[str]] = defaultdict(set)
+        for user, item_id in db.fetch_all(cur, "feedback_training_dismissals", params):
+            dismissed[user].add(item_id)
     index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
     inputs = build_inputs(
-        sequences, rows, index, propensity, settings.feedback_click_weight, settings.feedback_negative_weight
+        sequences,
+        rows,
+        index,
+        propensity,
+        settings.feedback_click_weight,
+        settings.feedback_negative_weight,
+        dismissed,
     )
     if inputs is not None:
         boosted = sum(int((m > 1).sum()) for m in inputs.multipliers)
