@@ -72,6 +72,7 @@ RANGES: dict[str, Range] = {
     "eval_k": Range(1, 100),
     "gate_margin": Range(0, 10),
     "gate_tolerance": Range(0, 1),
+    "train_budget_seconds": Range(0, 86_400),
     "attribution_window_hours": Range(1, 24 * 90),
     "holdout_share": Range(0, 0.5),
     "feedback_click_weight": Range(0, 100),
@@ -109,6 +110,7 @@ class Settings:
     dropout: float = 0.2  # RECPIPE_DROPOUT
     seed: int = 42  # RECPIPE_SEED
     random_model: bool = False  # RECPIPE_RANDOM_MODEL: publish-gate drill, replaces vectors with noise
+    train_budget_seconds: float = 300.0  # RECPIPE_TRAIN_BUDGET_SECONDS: wall-clock bound on training (0 = none)
     # scoring and publishing
     top_k: int = 20  # RECPIPE_TOP_K
     shards: int = 2  # RECPIPE_SHARDS: score tasks mapped over user shards; 0 = one per users_per_shard

@@ -198,8 +198,37 @@ def pg_array(values: Iterable[Any]) -> str:
     return "{" + ",".join(str(v) for v in values) + "}"
 
 
+def copy_out(cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | None = None) -> io.BytesIO:
+    """The named query's rows as CSV with a header, through COPY ... TO STDOUT (NULL: an unquoted empty field)."""
+    sql = cur.mogrify(query(name), params or {}).decode().strip().rstrip(";")
+    buf = io.BytesIO()
+    cur.copy_expert(f"COPY ({sql}\n) TO STDOUT WITH (FORMAT csv, HEADER)", buf)
+    buf.seek(0)
+    return buf
+
+
+def copy_out_frame(
+    cur: psycopg2.extensions.cursor,
+    name: str,
+    params: dict[str, Any] | None = None,
+    dtypes: dict[str, Any] | None = None,
+    nullable: Sequence[str] = (),
+):
+    """A named query read with COPY into pandas (C parser): `dtypes` per column; text keeps '' (the query
+    coalesces text NULLs it cares about), and only the `nullable` columns read an empty field as NaN."""
+    import pandas as pd
+
+    return pd.read_csv(
+        copy_out(cur, name, params),
+        dtype=dtypes,
+        keep_default_na=False,
+        na_values={c: [""] for c in nullable},
+        engine="c",
+    )
+
+
 def read_frame(cur: psycopg2.extensions.cursor, name: str, params: dict[str, Any] | None = None):
-    """Run a named query and return a pandas DataFrame (server-side cursor not needed at our sizes)."""
+    """Run a named query and return a pandas DataFrame of Python values (small results; bulk reads: copy_out_frame)."""
     import pandas as pd
 
     execute(cur, name, params)

@@ -21,7 +21,7 @@ import numpy as np
 from recpipeline import db
 from recpipeline.config import Settings
 from recpipeline.days import day_bounds
-from recpipeline.events import CATEGORY_SEPARATOR, EVENT_TYPES, ITEM_EVENTS
+from recpipeline.events import CATEGORY_SEPARATOR, EVENT_TYPES, ITEM_EVENTS, TAG_SEPARATOR
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not when the DAG file is parsed
     import pandas as pd
@@ -108,13 +108,32 @@ def pg_text_array(values: list[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
+def read_catalogue(cur, ds: date) -> pd.DataFrame:
+    """The day's validated catalogue (features_catalogue) read with COPY; tags as lists, in_stock as bool."""
+    text = {c: str for c in ("item_id", "title", "category", "tags", "brand", "in_stock")}
+    frame = db.copy_out_frame(cur, "features_catalogue", {"ds": ds}, {**text, "price": float}, nullable=("price",))
+    frame["tags"] = frame["tags"].str.split(TAG_SEPARATOR)
+    frame["in_stock"] = frame["in_stock"].eq("t")
+    return frame
+
+
+def _lists(column: pd.Series, sep: str) -> list[list[str]]:
+    """Joined arrays back into lists ('' is the empty array)."""
+    return [v.split(sep) if v else [] for v in column.tolist()]
+
+
+def _numbers(column: pd.Series, dtype: type) -> np.ndarray:
+    """Space-separated integers of every row, concatenated in row order (numpy's C parser)."""
+    return np.fromstring(" ".join(column.tolist()), dtype=dtype, sep=" ")
+
+
 def build_features(url: str, ds: date, settings: Settings) -> dict[str, int]:
     """Replace the day's features.items and features.user_sequences in one transaction."""
     window_start = ds - timedelta(days=settings.history_days - 1)
     _, day_end = day_bounds(ds)
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "features_clear_day", {"ds": ds})
-        catalogue = db.read_frame(cur, "features_catalogue", {"ds": ds})
+        catalogue = read_catalogue(cur, ds)
         if catalogue.empty:
             raise RuntimeError(f"no validated catalogue for {ds}: run data_quality for {ds} first")
         frame, touched = item_feature_frame(catalogue)
@@ -177,10 +196,16 @@ def content_tokens(row: Mapping[str, Any]) -> list[str]:
 
 def load_item_table(url: str, ds: date, vocab: list[str] | None = None) -> ItemTable:
     """Read features.items; with a saved `vocab` (from a trained model) unseen tokens map to padding."""
+    text = {c: str for c in ("item_id", "title_tokens", "category_path", "tags", "brand", "in_stock")}
     with db.connect(url) as conn, conn.cursor() as cur:
-        frame = db.read_frame(cur, "features_load_items", {"ds": ds})
+        frame = db.copy_out_frame(
+            cur, "features_load_items", {"ds": ds}, {**text, "item_idx": int, "price_bucket": int}
+        )
     if frame.empty:
         raise RuntimeError(f"no item features for {ds}: run the features task for {ds} first")
+    for column in ("title_tokens", "category_path", "tags"):
+        frame[column] = _lists(frame[column], "\x1f")
+    frame["in_stock"] = frame["in_stock"].eq("t")
     per_item = [content_tokens(row) for row in frame.to_dict("records")]
     if vocab is None:
         vocab = sorted({t for toks in per_item for t in toks})
@@ -239,13 +264,18 @@ class Sequences:
 
 def load_sequences(url: str, ds: date, shard: int = 0, shards: int = 1) -> Sequences:
     """features.user_sequences of `ds` (optionally one hash shard of the users), ordered by user_id."""
+    params = {"ds": ds, "shard": shard, "shards": shards}
+    text = {c: str for c in ("user_id", "item_idx", "event_type", "ts")}
     with db.connect(url) as conn, conn.cursor() as cur:
-        rows = db.fetch_all(cur, "features_load_sequences", {"ds": ds, "shard": shard, "shards": shards})
+        frame = db.copy_out_frame(cur, "features_load_sequences", params, {**text, "n": np.int64})
+    if frame.empty:
+        return Sequences([], [], [], [])
+    cuts = np.cumsum(frame["n"].to_numpy())[:-1]
     return Sequences(
-        user_ids=[r[0] for r in rows],
-        items=[np.asarray(r[1], dtype=np.int32) for r in rows],
-        events=[np.asarray(r[2], dtype=np.int32) for r in rows],
-        ts=[np.asarray(r[3], dtype=np.int64) for r in rows],
+        user_ids=frame["user_id"].tolist(),
+        items=np.split(_numbers(frame["item_idx"], np.int32), cuts),
+        events=np.split(_numbers(frame["event_type"], np.int32), cuts),
+        ts=np.split(_numbers(frame["ts"], np.int64), cuts),
     )
 
 

@@ -7,6 +7,11 @@ EVENT_WEIGHTS[event of s_{t+1}]. Loss: full softmax over the whole catalogue of 
 in-batch + popularity-sampled negatives, logQ correction and accidental-hit removal
 (`losses.sampled_softmax_loss`). Adam (AdamW with weight_decay), early stopping on validation NDCG@10 with
 the best epoch's weights restored.
+
+A time budget (`budget_seconds`, default the `train_budget_seconds` setting; 0 = none) bounds the whole fit:
+no epoch starts that the last one's duration says would end past it, an epoch in progress stops taking steps
+once it is spent (its validation still runs, so the best weights are kept), and above
+BUDGET_FULL_SOFTMAX_MAX_ITEMS items the loss is the sampled softmax, whose step does not grow with the catalogue.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recpipeline.config import load_settings
 from recpipeline.evaluation.metrics import single_target_report
 from recpipeline.model.artifact import TrainedModel
 from recpipeline.model.engine import Engine, content_arrays, pad_left, seed_everything, warm_flags
@@ -27,6 +33,10 @@ from recpipeline.model.types import N_EVENT_CODES, ModelParams, TrainingSet, eve
 logger = logging.getLogger(__name__)
 
 Validation = tuple[list[np.ndarray], list[np.ndarray], np.ndarray]
+# With a time budget, catalogues above this train with the sampled softmax: measured on the bench profile (2 loaded
+# cores, GRU d64) a full-softmax epoch costs ~ positions x items (25%: 12.5k items, 241 s for 18.5k users; 100%:
+# ~16x that), the sampled step ~ positions x (1024 negatives + the batch's items) whatever the catalogue.
+BUDGET_FULL_SOFTMAX_MAX_ITEMS = 10_000
 
 
 @dataclass
@@ -116,6 +126,7 @@ def train(
     validation: Validation | None = None,
     log: Callable[[str], None] = logger.info,
     feedback: FeedbackInputs | None = None,
+    budget_seconds: float | None = None,
 ) -> TrainedModel:
     """Fit the two-tower model on `data`; see the module docstring for the objective.
 
@@ -125,6 +136,9 @@ def train(
     and, per user, shown-and-ignored items that the user's last state must rank below its last target
     (pairwise softplus on cos / tau, weighted); None trains exactly as without it.
     """
+    started = time.perf_counter()
+    budget = load_settings().train_budget_seconds if budget_seconds is None else budget_seconds
+    deadline = started + budget if budget > 0 else float("inf")
     params = params.validated()
     counts = data.counts()
     if params.random_model:
@@ -149,7 +163,12 @@ def train(
     if not ids:
         raise ValueError("no training sequence has 2 or more interactions")
     lengths = np.array([len(x) for x in ids])
-    sampled = data.n_items > params.full_softmax_max_items
+    sampled = data.n_items > params.full_softmax_max_items or (
+        budget > 0 and data.n_items > BUDGET_FULL_SOFTMAX_MAX_ITEMS
+    )
+    logger.info(
+        "loss: %s softmax over %d items, time budget %gs", "sampled" if sampled else "full", data.n_items, budget
+    )
     probs = counts[:rows].astype(np.float64)
     probs[probs <= 0] = 0.5  # unseen items get a small, non-zero Q
     probs[0] = 0.0
@@ -239,8 +258,15 @@ def train(
     best_score, best_weights, best_epoch, bad = -1.0, None, 0, 0
     for epoch in range(1, params.epochs + 1):
         t0 = time.perf_counter()
+        if model.history and t0 + model.history[-1]["seconds"] > deadline:
+            log(f"time budget: {budget:g}s would be spent before epoch {epoch} ends; stopping after {epoch - 1}")
+            break
         total, weight_sum = 0.0, 0.0
-        for batch in epoch_batches(lengths, rng, params.batch_size, max_positions):
+        batches = epoch_batches(lengths, rng, params.batch_size, max_positions)
+        for step_no, batch in enumerate(batches):
+            if step_no and time.perf_counter() > deadline:
+                log(f"time budget: {budget:g}s spent after {step_no}/{len(batches)} steps of epoch {epoch}")
+                break
             b_ids = pad_left([ids[i] for i in batch])
             width = b_ids.shape[1]
             b_evs = pad_left([evs[i] for i in batch], width)
@@ -307,6 +333,9 @@ def train(
         log(f"{line} epoch {record['seconds']:.1f}s")
         if stop:
             log(f"early stopping: best val_ndcg@10 {best_score:.4f} at epoch {best_epoch}")
+            break
+        if time.perf_counter() > deadline:
+            log(f"time budget: {budget:g}s spent after epoch {epoch}; best val_ndcg@10 {best_score:.4f}")
             break
     if best_weights is not None:
         engine.set_weights(best_weights)
