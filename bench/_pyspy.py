@@ -7,6 +7,14 @@ from collections import Counter
 from pathlib import Path
 
 _LINE = re.compile(r":\d+\)$")
+# Frames that are waiting, not working (py-spy cannot always tell): left out of the own-time ranking.
+IDLE = (
+    "select (selectors.py)",
+    "EpollSelector.select (selectors.py)",
+    "wait (threading.py)",
+    "_wait_for_tstate_lock (threading.py)",
+    "poll (",
+)
 
 
 def _frame(frame: str) -> str:
@@ -29,7 +37,8 @@ def top_functions(path: Path, n: int = 5) -> tuple[list[tuple[str, int]], list[t
             continue
         k = int(count)
         total += k
-        own[frames[-1]] += k
+        if not frames[-1].startswith(IDLE):
+            own[frames[-1]] += k
         for fn in set(frames):
             if "recpipeline/" in fn and "recpipeline/local.py" not in fn:
                 inclusive[fn] += k
