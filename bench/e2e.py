@@ -22,6 +22,7 @@ generated files and a scratch database whose history is complete.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -268,6 +269,7 @@ def bench_fraction(args, fraction: float, server_url: str) -> BenchResult:
     result = run_day(days[-1], settings, url, json.loads(args.conf), work / f"{name}.log", spy)
     result.fraction, result.events, result.land_seconds = fraction, marker["events"], land_seconds
     print_day(result, work / f"{name}.log")
+    (work / f"{name}.json").write_text(json.dumps(dataclasses.asdict(result)))
     if spy and spy.exists():
         print_profile(spy)
     return result
@@ -302,6 +304,13 @@ def print_profile(path: Path, n: int = 5) -> None:
     print("  top inclusive (recpipeline code):")
     for fn, count in inclusive:
         print(f"    {100 * count / total:5.1f}%  {fn}")
+
+
+def load_result(path: Path) -> BenchResult:
+    """A run saved by bench_fraction (<work>/<database>.json)."""
+    data = json.loads(path.read_text())
+    tasks = [TaskTiming(**t) for t in data.pop("tasks")]
+    return BenchResult(**data, tasks=tasks)
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -353,7 +362,11 @@ def main() -> None:
     ap.add_argument("--conf", default="{}", help="run conf for the day (JSON, the DAG's Params)")
     ap.add_argument("--py-spy", default=None, help="record the day's run with py-spy into this folder")
     ap.add_argument("--work", default=str(PROJECT_ROOT / ".recpipeline" / "bench-e2e"))
+    ap.add_argument("--table", nargs="+", default=None, help="print the scaling table of saved runs (their .json)")
     args = ap.parse_args()
+    if args.table:
+        print_scaling(sorted((load_result(Path(p)) for p in args.table), key=lambda r: r.fraction))
+        return
     server_url = args.database_url or db.embedded_url(PROJECT_ROOT / ".recpipeline")
     with psycopg2.connect(server_url) as conn, conn.cursor() as cur:
         cur.execute("SHOW server_version")
