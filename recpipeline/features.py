@@ -8,10 +8,11 @@ rule touched goes to `dq.repairs`.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from recpipeline import db
 from recpipeline.config import Settings
 from recpipeline.days import day_bounds
 from recpipeline.events import CATEGORY_SEPARATOR, EVENT_TYPES, ITEM_EVENTS, TAG_SEPARATOR
+from recpipeline.pgbinary import HEADER, PG_EPOCH, TRAILER
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not when the DAG file is parsed
     import pandas as pd
@@ -299,20 +301,47 @@ def active_users(url: str, ds: date, settings: Settings, shard: int = 0, shards:
     return [r[0] for r in rows]
 
 
-def _vector_rows(ids: Sequence[str], vectors: np.ndarray, prefix: tuple) -> Iterator[tuple]:
-    for key, vec in zip(ids, vectors, strict=True):
-        yield (*prefix, key, db.pg_array(f"{x:.6g}" for x in vec))
+FLOAT4_OID = 700
+
+
+def _vector_copy(ds: date, model_id: str, ids: Sequence[str], vectors: np.ndarray) -> bytes:
+    """Binary COPY of rows (ds, model_id, id, real[]) built column-wise with numpy (no Python work per row)."""
+    if not len(ids):
+        return HEADER + TRAILER
+    n, dim = vectors.shape
+    ds_days = (ds - PG_EPOCH).days
+    mid = model_id.encode()
+    fixed = np.array([4], ">i2").tobytes() + np.array([4, ds_days, len(mid)], ">i4").tobytes() + mid
+    keys = [str(k).encode() for k in ids]
+    lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=n)
+    array_header = np.array([20 + 8 * dim, 1, 0, FLOAT4_OID, dim, 1], ">i4").tobytes()
+    cells = np.empty((n, dim), dtype=[("len", ">i4"), ("value", ">f4")])
+    cells["len"], cells["value"] = 4, vectors
+    block = np.concatenate(
+        [np.broadcast_to(np.frombuffer(array_header, np.uint8), (n, 24)), cells.view(np.uint8).reshape(n, 8 * dim)],
+        axis=1,
+    )
+    head = len(fixed) + 4  # the constant fields, then the id's length
+    sizes = head + lengths + block.shape[1]
+    starts = np.cumsum(sizes) - sizes
+    out = np.empty(int(sizes.sum()), dtype=np.uint8)
+    out[starts[:, None] + np.arange(len(fixed))] = np.frombuffer(fixed, np.uint8)
+    out[starts[:, None] + len(fixed) + np.arange(4)] = lengths.astype(">i4").view(np.uint8).reshape(n, 4)
+    key_starts = np.cumsum(lengths) - lengths
+    out[np.repeat(starts + head - key_starts, lengths) + np.arange(int(lengths.sum()))] = np.frombuffer(
+        b"".join(keys), np.uint8
+    )
+    out[(starts + head + lengths)[:, None] + np.arange(block.shape[1])] = block
+    return HEADER + out.tobytes() + TRAILER
 
 
 def write_item_embeddings(url: str, ds: date, model_id: str, items: ItemTable, vectors: np.ndarray) -> None:
     """Replace the model's item vectors of the day (row 0, padding, is not written)."""
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "features_clear_item_embeddings", {"ds": ds, "model_id": model_id})
-        db.copy_in(
-            cur,
-            "features.item_embeddings",
-            ("ds", "model_id", "item_id", "vector"),
-            _vector_rows(items.item_ids[1:], vectors[1:], (ds, model_id)),
+        rows = _vector_copy(ds, model_id, items.item_ids[1:], np.asarray(vectors[1:], dtype=np.float32))
+        db.copy_buffer(
+            cur, "features.item_embeddings", ("ds", "model_id", "item_id", "vector"), io.BytesIO(rows), binary=True
         )
 
 
@@ -324,9 +353,7 @@ def write_user_embeddings(
         db.execute(
             cur, "features_clear_user_embeddings", {"ds": ds, "model_id": model_id, "shard": shard, "shards": shards}
         )
-        db.copy_in(
-            cur,
-            "features.user_embeddings",
-            ("ds", "model_id", "user_id", "vector"),
-            _vector_rows(user_ids, vectors, (ds, model_id)),
+        rows = _vector_copy(ds, model_id, user_ids, np.asarray(vectors, dtype=np.float32))
+        db.copy_buffer(
+            cur, "features.user_embeddings", ("ds", "model_id", "user_id", "vector"), io.BytesIO(rows), binary=True
         )

@@ -72,3 +72,19 @@ def test_features_read_with_copy_round_trip(fresh_db):
     assert [s.tolist() for s in seqs.ts] == [[10, 20], [30]]
     assert seqs.items[0].dtype == np.int32 and seqs.ts[0].dtype == np.int64
     assert len(features.load_sequences(fresh_db, date(2026, 1, 1))) == 0
+
+
+def test_embeddings_written_with_binary_copy_read_back_exactly(fresh_db):
+    rng = np.random.default_rng(0)
+    users = ["u1", 'u"2,x', "ü3", "u" * 100]
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)
+    features.write_user_embeddings(fresh_db, DS, "m-1", 0, 1, users, vectors)
+    features.write_user_embeddings(fresh_db, DS, "m-2", 0, 1, [], np.zeros((0, 8), np.float32))
+    with db.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT user_id, vector FROM features.user_embeddings WHERE ds = %s ORDER BY model_id, user_id", (DS,)
+        )
+        rows = dict(cur.fetchall())
+    assert set(rows) == set(users)
+    for user, vec in zip(users, vectors, strict=True):
+        np.testing.assert_array_equal(np.asarray(rows[user], dtype=np.float32), vec)
