@@ -48,13 +48,13 @@ class ModelParams:
     batch_size: int = Settings.batch_size  # users (sequences) per step
     learning_rate: float = Settings.learning_rate  # Adam
     temperature: float = Settings.temperature  # tau in softmax(cos(u, v) / tau)
-    dropout: float = Settings.dropout  # dropout on the user tower's input embeddings and recurrent outputs
+    dropout: float = Settings.dropout  # user tower: input embeddings, outputs (and sasrec's residual branches)
     seed: int = Settings.seed  # seeds Keras/TF/numpy; same seed + same data -> same embeddings
     seq_len: int = Settings.seq_len  # L: the last L interactions of a user feed the user tower
     random_model: bool = Settings.random_model  # publish-gate drill: vectors are seeded noise, no training
     # --- model-only knobs ---
-    hidden_dim: int = 0  # recurrent state size; 0 -> embedding_dim. Projected back to embedding_dim
-    num_layers: int = 1  # stacked recurrent layers
+    hidden_dim: int = 0  # gru/lstm state size; 0 -> embedding_dim. Projected back to embedding_dim
+    num_layers: int = 1  # gru/lstm: stacked recurrent layers
     num_blocks: int = 2  # sasrec: stacked pre-layer-norm self-attention blocks
     num_heads: int = 2  # sasrec: attention heads (embedding_dim must be divisible by it)
     ffn_mult: int = 1  # sasrec: feed-forward inner width = ffn_mult * embedding_dim
