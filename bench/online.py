@@ -35,10 +35,16 @@ from recpipeline.feedback import online  # noqa: E402
 from recpipeline.generate import DEFAULT_START  # noqa: E402
 
 
-def scratch_database(name: str) -> str:
-    """A fresh database on the configured (or embedded) server; its URL."""
+def database_url(name: str) -> str:
+    """The URL of database `name` on the configured (or embedded) server."""
     from sqlalchemy.engine import make_url
 
+    server = os.environ.get("RECPIPE_DATABASE_URL") or db.embedded_url(PROJECT_ROOT / ".recpipeline")
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def scratch_database(name: str) -> str:
+    """A fresh database on the configured (or embedded) server; its URL."""
     server = os.environ.get("RECPIPE_DATABASE_URL") or db.embedded_url(PROJECT_ROOT / ".recpipeline")
     conn = psycopg2.connect(server)
     conn.autocommit = True
@@ -46,7 +52,7 @@ def scratch_database(name: str) -> str:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
+    return database_url(name)
 
 
 def start_arm(name: str, args: argparse.Namespace, feedback: bool, root: Path) -> tuple[subprocess.Popen, str]:
@@ -55,6 +61,8 @@ def start_arm(name: str, args: argparse.Namespace, feedback: bool, root: Path) -
     home = root / name
     home.mkdir(parents=True, exist_ok=True)
     conf = {"feedback_training": feedback, "gate_baselines": args.gate_baselines, "epochs": args.epochs}
+    if feedback:
+        conf.update(json.loads(args.feedback_conf or "{}"))
     env = {**os.environ, "RECPIPE_DATABASE_URL": url, "RECPIPE_HOME": str(home)}
     cmd = [
         sys.executable, "-m", "recpipeline.feedback.simulate", "--profile", args.profile, "--days", str(args.days),
@@ -78,17 +86,26 @@ def main() -> int:
         help="offline gate baselines (cooccurrence blocks the first publish on 14 warm-up days)",
     )
     parser.add_argument("--serial", action="store_true", help="run the arms one after the other")
+    parser.add_argument("--feedback-conf", help="extra settings of the feedback-on arm as JSON (ablations)")
+    parser.add_argument(
+        "--only",
+        choices=("on", "off"),
+        help="run this arm only and read the other from an earlier run with the same --root (it is deterministic)",
+    )
     parser.add_argument("--root", type=Path, default=None, help="where the arms' homes and logs go")
     args = parser.parse_args()
     root = args.root or Path(tempfile.mkdtemp(prefix="recpipe-online-"))
     began = time.perf_counter()
     arms = {}
     for name, feedback in (("on", True), ("off", False)):
+        if args.only and name != args.only:
+            arms[name] = (None, database_url(f"recpipe_online_{name}"))
+            continue
         arms[name] = start_arm(name, args, feedback, root)
         if args.serial:
             arms[name][0].wait()
     for name, (proc, _url) in arms.items():
-        if proc.wait() != 0:
+        if proc is not None and proc.wait() != 0:
             print(f"arm {name} failed (exit {proc.returncode}); log: {root / name / 'simulate.log'}")
             return 1
     first = DEFAULT_START + timedelta(days=args.warmup)
