@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -395,7 +396,10 @@ def run(args: argparse.Namespace) -> int:
     from recpipeline.config import load_settings
 
     try:
-        settings = load_settings(json.loads(args.conf) if args.conf else None)
+        overrides = json.loads(args.conf) if args.conf else {}
+        for key, value in overrides.items():  # as RECPIPE_* too, so Airflow's task processes see them (runner airflow)
+            os.environ["RECPIPE_" + key.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
+        settings = load_settings(overrides)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
