@@ -58,7 +58,7 @@ PARAMS = {
         "date; a run triggered without one processes the latest day with landed data.",
     ),
     "top_k": _setting("top_k", "integer", "Recommendations per user."),
-    "cell": _setting("cell", "string", "Recurrent cell of the user tower.", enum=[None, *CELLS]),
+    "cell": _setting("cell", "string", "User tower: GRU, LSTM or causal self-attention (sasrec).", enum=[None, *CELLS]),
     "embedding_dim": _setting("embedding_dim", "integer", "Vector size of both towers."),
     "epochs": _setting("epochs", "integer", "Upper bound on training epochs."),
     "seq_len": _setting("seq_len", "integer", "Interactions the user tower reads."),

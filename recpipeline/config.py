@@ -101,7 +101,7 @@ class Settings:
     history_days: int = 60  # RECPIPE_HISTORY_DAYS: look-back window of events used for features
     seq_len: int = 50  # RECPIPE_SEQ_LEN: last L interactions per user
     # model
-    cell: str = "gru"  # RECPIPE_CELL: gru | lstm
+    cell: str = "gru"  # RECPIPE_CELL: gru | lstm | sasrec
     embedding_dim: int = 64  # RECPIPE_EMBEDDING_DIM
     epochs: int = 8  # RECPIPE_EPOCHS (upper bound; early stopping on validation NDCG@10)
     batch_size: int = 256  # RECPIPE_BATCH_SIZE
