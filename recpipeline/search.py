@@ -199,6 +199,7 @@ def load_replay(url: str, ds: date, since: date, through: date, artifact: str, p
                     **_event_weights(),
                 },
             )
+        db.execute(cur, "search_eval_analyze")
         rows = db.fetch_all(cur, "search_eval_candidates", {"cap": CANDIDATES})
     search = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     item_ids = np.array([r[1] for r in rows], dtype=object)

@@ -77,7 +77,13 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
         params.cell,
     )
     with known_notices_filtered():  # TensorFlow's start-up banners, not errors (see model.tf_logs)
-        model = train(data, params, validation=split.evaluation if len(split.targets) else None, log=log.info)
+        model = train(
+            data,
+            params,
+            validation=split.evaluation if len(split.targets) else None,
+            log=log.info,
+            budget_seconds=settings.train_budget_seconds,
+        )
     model.vocab = items.vocab
 
     model_id = model_id_for(ds, params, window)
