@@ -290,7 +290,9 @@ def report_lines(url: str, ds: date) -> list[str]:
     lines.append("checks:")
     for name, target, severity, status, observed, threshold in checks:
         obs = "-" if observed is None else f"{observed:.4g}"
-        lines.append(f"  [{status:4}] {severity:5} {name:20} {target:6} observed {obs:>10}  ({threshold})")
+        # the severity as what a failure would do, so grepping for "error" or "fail" finds only failing checks
+        effect = {"error": "stops the run", "warn": "warns"}.get(severity, severity)
+        lines.append(f"  [{status:4}] {name:20} {target:6} observed {obs:>10}  ({threshold}; {effect})")
     lines.append("top reject reasons:" if reasons else "no rejected rows")
     lines += [f"  {n:>8,}  {target:6} {reason}" for target, reason, n in reasons[:15]]
     return lines

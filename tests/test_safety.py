@@ -113,3 +113,13 @@ def test_forget_erases_one_user_everywhere_in_one_transaction(fresh_db, tmp_path
         assert cur.fetchall() == [("privacy-officer", True)]
         cur.execute("SELECT count(*) FROM recs.latest WHERE user_id = %s", (user,))
         assert cur.fetchone()[0] == 0
+
+
+def test_dq_report_lines_of_healthy_checks_never_read_as_errors(fresh_db, tmp_path):
+    from recpipeline import quality
+
+    ds, _, _ = run_day(fresh_db, tmp_path)
+    lines = quality.report_lines(fresh_db, ds)
+    passing = [line for line in lines if line.lstrip().startswith("[pass]")]
+    assert passing and not [line for line in passing if "error" in line.lower()]
+    assert any("stops the run" in line for line in passing)  # the severity is still said, as its effect
