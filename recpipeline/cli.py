@@ -226,6 +226,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--actor", help="who asked (default: the OS user), kept in dq.erasures")
     s.set_defaults(func=cmd_forget)
 
+    from recpipeline.feedback import simulate
+
+    s = simulate.add_arguments(sub.add_parser("simulate", help="closed-loop synthetic shop through the pipeline"))
+    s.set_defaults(func=simulate.run)
+
     s = sub.add_parser("demo", help="set up, generate the demo shop, run the DAG, print a summary")
     s.add_argument("--profile", default="demo", choices=profile_names())
     s.add_argument("--seed", type=int, default=DEFAULT_SEED)

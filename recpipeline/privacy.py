@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from recpipeline import db
+from recpipeline.feedback import privacy as feedback_privacy
 
 log = logging.getLogger(__name__)
 
@@ -20,5 +21,6 @@ def forget_user(url: str, user_id: str, actor: str) -> dict[str, int]:
     with db.connect(url) as conn, conn.cursor() as cur:
         db.execute(cur, "privacy_forget", {"user_id": user_id.strip(), "actor": actor})
         erasure_id, rows = cur.fetchone()
+        rows.update(feedback_privacy.forget(cur, user_id))  # impressions, feedback events, attributions
     log.info("erasure %d by %s: %s", erasure_id, actor, ", ".join(f"{t} {n}" for t, n in rows.items()))
     return {"erasure_id": erasure_id, **rows}
