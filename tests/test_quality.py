@@ -67,8 +67,7 @@ BAD_EVENTS = [
     (["e1", "u1", "i1", "view", T, "s1", "", ""], {"duplicate_row"}),
     (["e2", "u9", "i2", "view", T, "s1", "", ""], {"duplicate_event_id"}),
     (["", "", "", "", "", "", "", ""], {"missing_event_id", "missing_user_id", "missing_event_type", "missing_ts"}),
-    (["b21", "u1", "i1", "dance", "garbage", "", "", "-abc"],
-     {"unknown_event_type", "bad_ts", "bad_value"}),
+    (["b21", "u1", "i1", "dance", "garbage", "", "", "-abc"], {"unknown_event_type", "bad_ts", "bad_value"}),
 ]
 MALFORMED_EVENT_LINE = "b22,u1,i1,view"  # too few fields
 
@@ -96,8 +95,10 @@ def corpus(fresh_db, workdir):
 
 def reject_reasons(url, target):
     with db.connect(url) as conn, conn.cursor() as cur:
-        cur.execute("SELECT line_no, reasons, payload, message FROM dq.rejects WHERE ds = %s AND target = %s "
-                    "ORDER BY line_no", (DS, target))
+        cur.execute(
+            "SELECT line_no, reasons, payload, message FROM dq.rejects WHERE ds = %s AND target = %s ORDER BY line_no",
+            (DS, target),
+        )
         return {line: (set(reasons), payload, message) for line, reasons, payload, message in cur.fetchall()}
 
 
@@ -143,8 +144,10 @@ def test_reject_rate_fails_the_day_with_numbers(corpus):
     with pytest.raises(quality.DataQualityError, match=r"reject_rate on events: observed 0\.7"):
         quality.validate_day(corpus, DS, load_settings())
     with db.connect(corpus) as conn, conn.cursor() as cur:  # the results are recorded even though it failed
-        cur.execute("SELECT status FROM dq.check_results WHERE ds = %s AND check_name = 'reject_rate' "
-                    "AND target = 'events'", (DS,))
+        cur.execute(
+            "SELECT status FROM dq.check_results WHERE ds = %s AND check_name = 'reject_rate' AND target = 'events'",
+            (DS,),
+        )
         assert cur.fetchone()[0] == "fail"
 
 
@@ -154,12 +157,13 @@ def test_rerun_gives_identical_rows(corpus):
     def snapshot():
         with db.connect(corpus) as conn, conn.cursor() as cur:
             out = []
-            for sql in ("SELECT * FROM clean.events ORDER BY event_id, line_no",
-                        "SELECT * FROM clean.items ORDER BY item_id",
-                        "SELECT ds, load_id, target, line_no, payload, reasons, message FROM dq.rejects "
-                        "ORDER BY 1, 2, 3, 4",
-                        "SELECT ds, check_name, target, severity, status, observed, threshold FROM dq.check_results "
-                        "ORDER BY 1, 2, 3"):
+            for sql in (
+                "SELECT * FROM clean.events ORDER BY event_id, line_no",
+                "SELECT * FROM clean.items ORDER BY item_id",
+                "SELECT ds, load_id, target, line_no, payload, reasons, message FROM dq.rejects ORDER BY 1, 2, 3, 4",
+                "SELECT ds, check_name, target, severity, status, observed, threshold FROM dq.check_results "
+                "ORDER BY 1, 2, 3",
+            ):
                 cur.execute(sql)
                 out.append(cur.fetchall())
             return out
@@ -201,8 +205,16 @@ def test_psi_is_bit_identical_across_processes():
         "trailing = {f'cat{n}': (n * 104729) % 89 + 3 for n in range(5, 45)}\n"
         "print(repr(quality.psi(today, trailing)))\n"
     )
-    seen = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)},
-                           capture_output=True, text=True, check=True).stdout for seed in range(6)}
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
     assert len(seen) == 1, seen
 
 
@@ -246,11 +258,14 @@ def test_sequences_carry_the_event_codes_of_the_shared_vocabulary(fresh_db, work
         quality.validate_day(fresh_db, day, settings)
     features.build_features(fresh_db, shop.days[1], settings)
     with db.connect(fresh_db) as conn, conn.cursor() as cur:
-        cur.execute("SELECT s.event_type[n], e.event_type FROM features.user_sequences s, "
-                    "generate_subscripts(s.event_type, 1) n, "
-                    "LATERAL (SELECT event_type FROM clean.events e WHERE e.user_id = s.user_id "
-                    "         AND e.event_type <> 'search' ORDER BY e.ts, e.event_id OFFSET n - 1 LIMIT 1) e "
-                    "WHERE s.ds = %s", (shop.days[1],))
+        cur.execute(
+            "SELECT s.event_type[n], e.event_type FROM features.user_sequences s, "
+            "generate_subscripts(s.event_type, 1) n, "
+            "LATERAL (SELECT event_type FROM clean.events e WHERE e.user_id = s.user_id "
+            "         AND e.event_type <> 'search' ORDER BY e.ts, e.event_id OFFSET n - 1 LIMIT 1) e "
+            "WHERE s.ds = %s",
+            (shop.days[1],),
+        )
         pairs = cur.fetchall()
     assert len(pairs) > 100
     assert all(code == EVENT_CODES[name] for code, name in pairs)

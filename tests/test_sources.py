@@ -43,8 +43,10 @@ def loads(url: str) -> list[tuple]:
 
 
 def nothing_landed(url: str) -> bool:
-    counts = fetch(url, "SELECT (SELECT count(*) FROM raw.loads), (SELECT count(*) FROM raw.events),"
-                   " (SELECT count(*) FROM raw.items)")
+    counts = fetch(
+        url,
+        "SELECT (SELECT count(*) FROM raw.loads), (SELECT count(*) FROM raw.events), (SELECT count(*) FROM raw.items)",
+    )
     return counts == [(0, 0, 0)]
 
 
@@ -92,13 +94,22 @@ def test_canonical_day_folder_keeps_text_exactly(fresh_db, workdir):
     assert raw_rows(fresh_db, "events") == [
         (D1, 1, "e1", "u1", "i1", "view", "2024-03-01T10:00:00Z", "s1", None, None),
         (D1, 2, "e2", "u1", "i2", "purchase", "not-a-time", "s1", None, '12,5 "EUR"'),
-        (D1, 3, "e3", "u2", None, "search", "2024-03-01T11:00:00Z", None,
-         'café, crème "brûlée"\nzweite Zeile', None),
+        (D1, 3, "e3", "u2", None, "search", "2024-03-01T11:00:00Z", None, 'café, crème "brûlée"\nzweite Zeile', None),
         (D1, 4, "e4", "u3", "i1", "view", "2024-03-01T12:00:00Z", "s3", None, "\\N"),
     ]
     assert raw_rows(fresh_db, "items") == [
-        (D1, 1, "i1", 'Tee, grün "Sencha" 🍵', "Food > Tea", "green|tea", "Ōcha", "abc", "true",
-         "2024-02-01T00:00:00Z"),
+        (
+            D1,
+            1,
+            "i1",
+            'Tee, grün "Sencha" 🍵',
+            "Food > Tea",
+            "green|tea",
+            "Ōcha",
+            "abc",
+            "true",
+            "2024-02-01T00:00:00Z",
+        ),
         (D1, 2, "i2", "Mug", None, None, None, "4.50", None, None),
     ]
     load_ids = {r[0] for r in fetch(fresh_db, "SELECT DISTINCT load_id FROM raw.events")}
@@ -124,14 +135,18 @@ def test_canonical_relanding_replaces_and_never_duplicates(fresh_db, workdir):
 
 
 def test_canonical_malformed_lines_land_without_aborting(fresh_db, workdir):
-    folder = day_folder(workdir, D1, [
-        "e1,u1,i1,view,2024-03-01T10:00:00Z,s1,,",
-        "e2,u1,i2,view",  # too few fields
-        "e3,u1,i3,view,2024-03-01T10:05:00Z,s1,,1.5,extra,more",  # too many
-        "",  # blank: no data
-        "\\.",  # COPY's end-of-data marker must not cut the file short
-        'e5,u2,i1,cart,2024-03-01T11:00:00Z,,"a ""quoted"", value",',
-    ])
+    folder = day_folder(
+        workdir,
+        D1,
+        [
+            "e1,u1,i1,view,2024-03-01T10:00:00Z,s1,,",
+            "e2,u1,i2,view",  # too few fields
+            "e3,u1,i3,view,2024-03-01T10:05:00Z,s1,,1.5,extra,more",  # too many
+            "",  # blank: no data
+            "\\.",  # COPY's end-of-data marker must not cut the file short
+            'e5,u2,i1,cart,2024-03-01T11:00:00Z,,"a ""quoted"", value",',
+        ],
+    )
     [result] = land(fresh_db, "canonical", folder)
     assert (result.rows, result.malformed) == (5, (2, 3, 4))
     assert raw_rows(fresh_db, "events") == [
@@ -208,8 +223,12 @@ def test_canonical_parquet_lands_values_as_text(fresh_db, workdir):
     folder = workdir / D1.isoformat()
     folder.mkdir()
     items = {c: pa.array([None, None], pa.string()) for c in ITEM_COLUMNS}
-    items.update(item_id=pa.array(["i1", "i2"]), title=pa.array(['Tee, "grün" 🍵', ""]),
-                 price=pa.array([4.5, None]), in_stock=pa.array([True, False]))
+    items.update(
+        item_id=pa.array(["i1", "i2"]),
+        title=pa.array(['Tee, "grün" 🍵', ""]),
+        price=pa.array([4.5, None]),
+        in_stock=pa.array([True, False]),
+    )
     pq.write_table(pa.table(items), folder / "items.parquet")
     events = {c: pa.array(["x", "y", None]) for c in reversed(EVENT_COLUMNS)}  # column order is free
     pq.write_table(pa.table(events), folder / "events.parquet")
@@ -279,9 +298,18 @@ def test_taobao_events_ds_by_timestamp_and_cumulative_items(fresh_db, workdir):
     ]
     items = raw_rows(fresh_db, "items")
     assert [(r[0], r[1], r[2]) for r in items] == [
-        (D1, 1, "100"), (D1, 2, "101"), (D1, 8, "105"),
-        (D2, 1, "100"), (D2, 2, "101"), (D2, 8, "105"),
-        (LD, 1, "100"), (LD, 2, "101"), (LD, 5, "102"), (LD, 6, "103"), (LD, 7, "104"), (LD, 8, "105"),
+        (D1, 1, "100"),
+        (D1, 2, "101"),
+        (D1, 8, "105"),
+        (D2, 1, "100"),
+        (D2, 2, "101"),
+        (D2, 8, "105"),
+        (LD, 1, "100"),
+        (LD, 2, "101"),
+        (LD, 5, "102"),
+        (LD, 6, "103"),
+        (LD, 7, "104"),
+        (LD, 8, "105"),
     ]
     assert items[0] == (D1, 1, "100", "Taobao item 100 (category 7)", "7", None, None, None, "true", None)
 
@@ -306,9 +334,12 @@ def test_seqfile_synthesises_order_timestamps_and_tagged_items(fresh_db, workdir
     write(folder / "Beauty_item2attributes.json", json.dumps({"10": [1, 2], "13": [5], "99": [7]}))
     results = land(fresh_db, "seqfile", folder)
 
-    assert [(r.ds, r.target, r.rows) for r in results] == [(date(2020, 1, 1), "events", 5),
-                                                           (date(2020, 1, 1), "items", 4)]
+    assert [(r.ds, r.target, r.rows) for r in results] == [
+        (date(2020, 1, 1), "events", 5),
+        (date(2020, 1, 1), "items", 4),
+    ]
     ds = date(2020, 1, 1)
+
     def sf(line_no, user, item, ts):
         return (ds, line_no, content_id("sf", user, item, "purchase", ts), user, item, "purchase", ts, None, None, None)
 
@@ -332,15 +363,21 @@ def test_seqfile_synthesises_order_timestamps_and_tagged_items(fresh_db, workdir
 
 
 def test_recbole_inter_and_item_files(fresh_db, workdir):
-    inter = write(workdir / "ml.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
-                  "u1\ti1\t5\t1709287200.0\n"
-                  "u1\ti2\t3\t1709373600.5\n"
-                  "u2\ti1\t4\tyesterday\n"
-                  "u2\ti3\n")
-    write(workdir / "ml.item", "item_id:token\tmovie_title:token_seq\tgenre:token_seq\tcategories:token_seq\t"
-          "price:float\n"
-          'i1\tToy Story, "the" 🎬\tAnimation Comedy\tFilm Kids\tabc\n'
-          "i2\tHeat\t\t\t\n")
+    inter = write(
+        workdir / "ml.inter",
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        "u1\ti1\t5\t1709287200.0\n"
+        "u1\ti2\t3\t1709373600.5\n"
+        "u2\ti1\t4\tyesterday\n"
+        "u2\ti3\n",
+    )
+    write(
+        workdir / "ml.item",
+        "item_id:token\tmovie_title:token_seq\tgenre:token_seq\tcategories:token_seq\t"
+        "price:float\n"
+        'i1\tToy Story, "the" 🎬\tAnimation Comedy\tFilm Kids\tabc\n'
+        "i2\tHeat\t\t\t\n",
+    )
     results = land(fresh_db, "recbole", workdir, loaded_at=LOADED_AT)
 
     assert [(r.ds, r.target, r.path, r.rows, r.malformed) for r in results] == [
@@ -368,17 +405,50 @@ def test_recbole_inter_and_item_files(fresh_db, workdir):
 
 
 def test_recbole_without_item_file_or_timestamps(fresh_db, workdir):
-    write(workdir / "s.inter", "session_id:token\tuser_id:token\titem_id:token\tbehavior_type:token\n"
-          "s1\tu1\ti1\tpv\ns1\tu1\ti2\tbuy\ns2\tu2\ti1\tclick\n")
+    write(
+        workdir / "s.inter",
+        "session_id:token\tuser_id:token\titem_id:token\tbehavior_type:token\n"
+        "s1\tu1\ti1\tpv\ns1\tu1\ti2\tbuy\ns2\tu2\ti1\tclick\n",
+    )
     results = land(fresh_db, "recbole", workdir / "s.inter", ds=D1)
     assert [(r.target, r.rows) for r in results] == [("events", 3), ("items", 2)]
     assert raw_rows(fresh_db, "events") == [
-        (D1, 1, content_id("rb", "u1", "i1", "view", "2024-03-01T00:00:00Z"), "u1", "i1", "view",
-         "2024-03-01T00:00:00Z", "s1", None, None),
-        (D1, 2, content_id("rb", "u1", "i2", "purchase", "2024-03-01T00:01:00Z"), "u1", "i2", "purchase",
-         "2024-03-01T00:01:00Z", "s1", None, None),
-        (D1, 3, content_id("rb", "u2", "i1", "click", "2024-03-01T00:00:00Z"), "u2", "i1", "click",
-         "2024-03-01T00:00:00Z", "s2", None, None),
+        (
+            D1,
+            1,
+            content_id("rb", "u1", "i1", "view", "2024-03-01T00:00:00Z"),
+            "u1",
+            "i1",
+            "view",
+            "2024-03-01T00:00:00Z",
+            "s1",
+            None,
+            None,
+        ),
+        (
+            D1,
+            2,
+            content_id("rb", "u1", "i2", "purchase", "2024-03-01T00:01:00Z"),
+            "u1",
+            "i2",
+            "purchase",
+            "2024-03-01T00:01:00Z",
+            "s1",
+            None,
+            None,
+        ),
+        (
+            D1,
+            3,
+            content_id("rb", "u2", "i1", "click", "2024-03-01T00:00:00Z"),
+            "u2",
+            "i1",
+            "click",
+            "2024-03-01T00:00:00Z",
+            "s2",
+            None,
+            None,
+        ),
     ]
     assert [r[1:4] for r in raw_rows(fresh_db, "items")] == [(1, "i1", "item i1"), (2, "i2", "item i2")]
     write(workdir / "bad.inter", "user item\n")
@@ -403,5 +473,6 @@ def test_canonical_csv_from_csv_writer_round_trips(fresh_db, workdir):
     with (folder / "events.csv").open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([list(EVENT_COLUMNS), *values])
     land(fresh_db, "canonical", folder)
-    assert raw_rows(fresh_db, "events") == [(D1, 1, "e1", "u 1", "i,1", "view", "2024-03-01T10:00:00Z", None,
-                                             'q "x"\r\ny', " 1 ")]
+    assert raw_rows(fresh_db, "events") == [
+        (D1, 1, "e1", "u 1", "i,1", "view", "2024-03-01T10:00:00Z", None, 'q "x"\r\ny', " 1 ")
+    ]
