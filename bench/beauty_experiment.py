@@ -1,6 +1,6 @@
 """Research driver: the two-tower model on Amazon Beauty, full ranking, leave-one-out (see data README).
 
-    .venv/bin/python bench/beauty_experiment.py --data-dir /work/shared/data/amazon_beauty --cell gru \
+    .venv/bin/python bench/beauty_experiment.py --data-dir PATH/TO/amazon_beauty --cell gru \
         --epochs 40 --record /tmp/beauty_experiments.jsonl
 
 Every ModelParams field is a flag (--embedding-dim 64, --no-use-content, ...). Prints one line per epoch and
@@ -49,7 +49,7 @@ def read_attributes(data_dir: Path, n_items: int) -> ItemContent:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, default=Path("/work/shared/data/amazon_beauty"))
+    ap.add_argument("--data-dir", type=Path, required=True, help="folder with Beauty.txt (S3-Rec format)")
     ap.add_argument("--record", type=Path, default=None, help="append a JSON line with config and results")
     ap.add_argument("--tag", default="", help="free-text label stored in the record")
     for f in dataclasses.fields(ModelParams):

@@ -1,6 +1,6 @@
 """Model quality on a real public dataset, through the pipeline's own code, in a scratch database.
 
-    .venv/bin/python bench/quality.py --format seqfile /work/shared/data/amazon_beauty [--cell gru|lstm|sasrec]
+    .venv/bin/python bench/quality.py --format seqfile PATH/TO/amazon_beauty [--cell gru|lstm|sasrec]
     .venv/bin/python bench/quality.py --format taobao PATH/UserBehavior_head.csv
     .venv/bin/python bench/quality.py --format recbole PATH/NAME.inter
 
