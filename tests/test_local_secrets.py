@@ -26,10 +26,11 @@ def test_jwt_secret_is_private_and_long_enough(tmp_path):
     assert again["AIRFLOW__API_AUTH__JWT_SECRET"] == env["AIRFLOW__API_AUTH__JWT_SECRET"]  # stable once made
 
 
-def test_admin_password_is_configured_or_random_never_admin(tmp_path, monkeypatch):
+def test_admin_password_is_configured_or_random_never_admin(tmp_path, monkeypatch, pg_url):
     from recpipeline import standalone
 
     monkeypatch.setenv("RECPIPE_HOME", str(tmp_path))
+    monkeypatch.setenv("RECPIPE_DATABASE_URL", pg_url)  # the session's database, not a new embedded server
     monkeypatch.delenv("RECPIPE_AIRFLOW_PASSWORD", raising=False)
     first, second = standalone.admin_password(), standalone.admin_password()
     assert first != "admin" and len(first) >= 12 and first != second  # nothing stored yet: fresh each time
