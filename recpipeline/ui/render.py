@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 
 from recpipeline.evaluation.report import render as report_render
 
@@ -39,24 +38,8 @@ def _maybe(value: Any, digits: int = 4) -> str:
 @functools.cache
 def environment() -> jinja2.Environment:
     """Our templates first, then the report's; the report's filters (num, count, pct) plus when / maybe."""
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(TEMPLATES), jinja2.FileSystemLoader(report_render.TEMPLATES)]
-        ),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "j2"), default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(report_render.environment().filters)
+    env = report_render.make_environment(TEMPLATES, report_render.TEMPLATES)
     env.filters.update(when=_when, maybe=_maybe)
-
-    def inline_css(name: str) -> Markup:
-        """A stylesheet of either template folder, verbatim, for a style element."""
-        source, _, _ = env.loader.get_source(env, name)
-        return Markup(source)
-
-    env.globals["inline_css"] = inline_css
     return env
 
 

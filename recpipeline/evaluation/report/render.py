@@ -33,11 +33,11 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value:+.1%}" if signed else f"{value:.1%}"
 
 
-@functools.cache
-def environment() -> jinja2.Environment:
-    """The shared environment: templates from `templates/`, autoescaped, undefined names are errors."""
+def make_environment(*folders: Path) -> jinja2.Environment:
+    """An environment over template `folders` (first wins), autoescaped, undefined names are errors, with the
+    report's filters (num, count, pct) and `inline_css`. The report and the UI pages both build theirs here."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder) for folder in folders]),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2", "j2"), default=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -47,12 +47,18 @@ def environment() -> jinja2.Environment:
     env.filters.update(num=fmt, count=_count, pct=_pct)
 
     def inline_css(name: str) -> Markup:
-        """A stylesheet of `templates/`, verbatim, for a style element (CSS is not HTML-escaped)."""
+        """A stylesheet of the template folders, verbatim, for a style element (CSS is not HTML-escaped)."""
         source, _, _ = env.loader.get_source(env, name)
         return Markup(source)
 
     env.globals["inline_css"] = inline_css
     return env
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The report's environment: templates from `templates/`."""
+    return make_environment(TEMPLATES)
 
 
 def render(template_name: str, **context: Any) -> str:
