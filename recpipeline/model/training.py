@@ -202,23 +202,30 @@ def train(
         tf.TensorSpec([None], tf.int32),
     ]
 
+    def next_item_loss(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l):
+        """The softmax objective of one batch (traced into both steps): loss, states, item table, 1/tau, weights."""
+        table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g), training=True)
+        states = net.user_states(ids_l, evs_b, table, training=True)
+        at = tgts_l > 0
+        users = l2_normalize(tf.boolean_mask(states, at))
+        y = tf.boolean_mask(tgts_l, at)
+        w = tf.boolean_mask(wts_b, at)
+        items = l2_normalize(table)
+        inv_t = net.inverse_temperature()
+        if sampled:
+            loss = sampled_softmax_loss(users, y, w, items, inv_t, negs_l, tf.gather(log_q_t, rows_g))
+        else:
+            loss = full_softmax_loss(users, y, w, items, inv_t)
+        return loss, states, items, inv_t, w
+
+    def apply(tape, loss):
+        optimizer.apply(tape.gradient(loss, net.trainable_variables), net.trainable_variables)
+
     @tf.function(input_signature=spec)
     def step(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l):
         with tf.GradientTape() as tape:
-            table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g), training=True)
-            states = net.user_states(ids_l, evs_b, table, training=True)
-            at = tgts_l > 0
-            users = l2_normalize(tf.boolean_mask(states, at))
-            y = tf.boolean_mask(tgts_l, at)
-            w = tf.boolean_mask(wts_b, at)
-            items = l2_normalize(table)
-            inv_t = net.inverse_temperature()
-            if sampled:
-                loss = sampled_softmax_loss(users, y, w, items, inv_t, negs_l, tf.gather(log_q_t, rows_g))
-            else:
-                loss = full_softmax_loss(users, y, w, items, inv_t)
-        grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply(grads, net.trainable_variables)
+            loss, _, _, _, w = next_item_loss(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l)
+        apply(tape, loss)
         return loss, tf.reduce_sum(w)
 
     fb_spec = [*spec, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32)]
@@ -226,26 +233,14 @@ def train(
     @tf.function(input_signature=fb_spec)
     def step_feedback(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l, fb_l, fbw_b):
         with tf.GradientTape() as tape:
-            table = net.item_table(rows_g, tf.gather(tokens_t, rows_g), tf.gather(warm_t, rows_g), training=True)
-            states = net.user_states(ids_l, evs_b, table, training=True)
-            at = tgts_l > 0
-            users = l2_normalize(tf.boolean_mask(states, at))
-            y = tf.boolean_mask(tgts_l, at)
-            w = tf.boolean_mask(wts_b, at)
-            items = l2_normalize(table)
-            inv_t = net.inverse_temperature()
-            if sampled:
-                loss = sampled_softmax_loss(users, y, w, items, inv_t, negs_l, tf.gather(log_q_t, rows_g))
-            else:
-                loss = full_softmax_loss(users, y, w, items, inv_t)
+            loss, states, items, inv_t, w = next_item_loss(rows_g, ids_l, evs_b, tgts_l, wts_b, negs_l)
             last = l2_normalize(states[:, -1, :])  # each user's latest state (inputs are left-padded)
             valid = tf.cast(tgts_l[:, -1] > 0, tf.float32)
             pos = tf.reduce_sum(last * tf.gather(items, tgts_l[:, -1]), axis=-1)
             neg = tf.einsum("bd,bmd->bm", last, tf.gather(items, fb_l))
             pair = tf.nn.softplus((neg - pos[:, None]) * inv_t) * fbw_b * valid[:, None]
             loss = loss + tf.reduce_sum(pair) / tf.maximum(tf.reduce_sum(w), 1e-6)
-        grads = tape.gradient(loss, net.trainable_variables)
-        optimizer.apply(grads, net.trainable_variables)
+        apply(tape, loss)
         return loss, tf.reduce_sum(w)
 
     # memory bound: the (positions x catalogue) logits and their gradient dominate a full-softmax step
