@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 import psycopg2.extensions
 
-from recpipeline import db, features, publish, quality, scoring
+from recpipeline import db, features, publish, quality
 from recpipeline.config import Settings
 from recpipeline.days import day_bounds
-from recpipeline.events import EVENT_CODES, EVENT_TYPES, ITEM_EVENTS
+from recpipeline.events import EVENT_TYPES, ITEM_EVENTS
 
 log = logging.getLogger(__name__)
 MICROBATCH_FOLDER = "microbatch"  # <landing>/<ds>/microbatch/events*.csv|parquet: files a refresh takes
@@ -249,31 +249,11 @@ def user_sequences(cur: psycopg2.extensions.cursor, live: Live, users: list[str]
 def score_users(url: str, live: Live, seqs: features.Sequences, settings: Settings) -> publish.ShardRows:
     """The users' Top-N rows exactly as the daily score stage computes them (shard_scoring.score_shard)."""
     from recpipeline.model.daily import load_for_day
+    from recpipeline.shard_scoring import model_rows
 
     model, items, item_vecs = load_for_day(url, live.ds, live.artifact)
-    item_vecs = scoring.normalise(item_vecs)
-    user_vecs = scoring.normalise(model.user_vectors(seqs.items, seqs.events))
-    purchase = EVENT_CODES["purchase"]
-    exclude = (
-        [it[ev == purchase] for it, ev in zip(seqs.items, seqs.events, strict=True)]
-        if settings.exclude_purchased
-        else None
-    )
-    top = scoring.top_n(user_vecs, item_vecs, settings.top_k, exclude=exclude, sellable=items.in_stock)
-    reasons, reason_scores = scoring.explain(top.items, seqs.items, item_vecs)
-    return publish.result_rows(
-        live.ds,
-        live.publish_id,
-        0,
-        live.model_id,
-        seqs.user_ids,
-        items.item_ids,
-        top.items,
-        top.scores,
-        reasons,
-        reason_scores,
-        "model",
-    )
+    rows, _ = model_rows(model, items, item_vecs, seqs, settings, live.ds, live.publish_id, 0, live.model_id)
+    return rows
 
 
 def serve(

@@ -16,14 +16,20 @@ from recpipeline.events import EVENT_CODES
 log = logging.getLogger(__name__)
 
 
-def score_shard(url: str, ds: date, settings: Settings, job: dict) -> dict:
-    """Score, explain and stage one shard's rows; write its user vectors. Returns the shard's counts."""
-    from recpipeline.model.daily import load_for_day
-
-    shard, shards = job["shard"], job["shards"]
-    model, items, item_vecs = load_for_day(url, ds, job["artifact"])
+def model_rows(
+    model,
+    items: features.ItemTable,
+    item_vecs: np.ndarray,
+    seqs: features.Sequences,
+    settings: Settings,
+    ds: date,
+    publish_id: int,
+    shard: int,
+    model_id: str,
+) -> tuple[publish.ShardRows, np.ndarray]:
+    """Exact cosine Top-N of `seqs`' users (purchases excluded unless configured otherwise, in-stock items only)
+    with explanations, as result rows; and the users' normalised vectors. The daily score and the refresh share it."""
     item_vecs = scoring.normalise(item_vecs)
-    seqs = features.load_sequences(url, ds, shard, shards)
     user_vecs = scoring.normalise(model.user_vectors(seqs.items, seqs.events)) if len(seqs) else np.zeros((0, 1))
     purchase = EVENT_CODES["purchase"]
     exclude = (
@@ -33,21 +39,31 @@ def score_shard(url: str, ds: date, settings: Settings, job: dict) -> dict:
     )
     top = scoring.top_n(user_vecs, item_vecs, settings.top_k, exclude=exclude, sellable=items.in_stock)
     reasons, reason_scores = scoring.explain(top.items, seqs.items, item_vecs)
-    parts = [
-        publish.result_rows(
-            ds,
-            job["publish_id"],
-            shard,
-            job["model_id"],
-            seqs.user_ids,
-            items.item_ids,
-            top.items,
-            top.scores,
-            reasons,
-            reason_scores,
-            "model",
-        )
-    ]
+    rows = publish.result_rows(
+        ds,
+        publish_id,
+        shard,
+        model_id,
+        seqs.user_ids,
+        items.item_ids,
+        top.items,
+        top.scores,
+        reasons,
+        reason_scores,
+        "model",
+    )
+    return rows, user_vecs
+
+
+def score_shard(url: str, ds: date, settings: Settings, job: dict) -> dict:
+    """Score, explain and stage one shard's rows; write its user vectors. Returns the shard's counts."""
+    from recpipeline.model.daily import load_for_day
+
+    shard, shards = job["shard"], job["shards"]
+    model, items, item_vecs = load_for_day(url, ds, job["artifact"])
+    seqs = features.load_sequences(url, ds, shard, shards)
+    rows, user_vecs = model_rows(model, items, item_vecs, seqs, settings, ds, job["publish_id"], shard, job["model_id"])
+    parts = [rows]
 
     known = set(seqs.user_ids)
     cold = [u for u in features.active_users(url, ds, settings, shard, shards) if u not in known]
