@@ -5,10 +5,12 @@ One run = one day (`ds`): the day's shop events and catalogue become ranked, exp
 PostgreSQL. The day is the `ds` Param if given, else the run's **logical date**; a run triggered without a
 logical date processes the latest day with landed data.
 
-`ingest >> data_quality >> features >> train >> plan_scoring >> score (one per user shard) >> evaluate >> publish`
+`ingest >> data_quality >> feedback >> features >> train >> plan_scoring >> score (one per user shard)
+>> evaluate >> publish`
 
-* **Reads** landing files from `RECPIPE_LANDING_DIR/<ds>/` (or rows landed earlier with `recpipeline load`).
-* **Writes** `raw`, `clean`, `dq`, `features`, `models`, `eval`, and `recs` (readers use `recs.latest`).
+* **Reads** landing files from `RECPIPE_LANDING_DIR/<ds>/` (or rows landed earlier with `recpipeline load`),
+  and the shop's impressions / dismissals of the lists it showed (`impressions.csv`, `feedback.csv`), if any.
+* **Writes** `raw`, `clean`, `dq`, `feedback`, `features`, `models`, `eval`, and `recs` (readers use `recs.latest`).
 * **No data for the day**: `ingest` ends *skipped* with the reason and so does the rest: nothing to do is not
   a failure. **Gate rejection**: `publish` ends *skipped* with the gate's reason; `recs.latest` keeps the
   previous day. Red means broken.
@@ -125,6 +127,12 @@ def recpipeline_daily():
         return _call(tasks.data_quality, landed)
 
     @task(multiple_outputs=False)
+    def feedback(landed: dict) -> dict:
+        """Impressions and dismissals of `<ds>/impressions.csv` / `feedback.csv` (if any) validated into
+        `feedback`, the day's clicks, carts and purchases credited to what was shown, online metrics into `eval`."""
+        return _call(tasks.feedback, landed)
+
+    @task(multiple_outputs=False)
     def features(landed: dict) -> dict:
         """Item content features and user behaviour sequences for the day into `features`."""
         return _call(tasks.build_features, landed)
@@ -159,7 +167,8 @@ def recpipeline_daily():
     checked = data_quality(landed)
     built = features(landed)
     trained = train(landed)
-    checked >> built >> trained
+    looped = feedback(landed)
+    checked >> looped >> built >> trained
     jobs = plan_scoring(landed, trained)
     scored = score.expand(job=jobs)
     verdict = evaluate(landed, trained)

@@ -12,6 +12,7 @@ import numpy as np
 from recpipeline import features, publish, scoring, trending
 from recpipeline.config import Settings
 from recpipeline.events import EVENT_CODES
+from recpipeline.feedback import dismissals
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,11 @@ def model_rows(
     publish_id: int,
     shard: int,
     model_id: str,
+    dismissed: dict[str, set[str]] | None = None,
 ) -> tuple[publish.ShardRows, np.ndarray]:
-    """Exact cosine Top-N of `seqs`' users (purchases excluded unless configured otherwise, in-stock items only)
-    with explanations, as result rows; and the users' normalised vectors. The daily score and the refresh share it."""
+    """Exact cosine Top-N of `seqs`' users (purchases excluded unless configured otherwise, items a user
+    dismissed within `dismiss_days` excluded, in-stock items only) with explanations, as result rows; and the
+    users' normalised vectors. The daily score and the refresh share it."""
     item_vecs = scoring.normalise(item_vecs)
     user_vecs = scoring.normalise(model.user_vectors(seqs.items, seqs.events)) if len(seqs) else np.zeros((0, 1))
     purchase = EVENT_CODES["purchase"]
@@ -37,6 +40,9 @@ def model_rows(
         if settings.exclude_purchased
         else None
     )
+    if dismissed:
+        index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
+        exclude = dismissals.exclusions(seqs.user_ids, dismissed, index, exclude)
     top = scoring.top_n(user_vecs, item_vecs, settings.top_k, exclude=exclude, sellable=items.in_stock)
     reasons, reason_scores = scoring.explain(top.items, seqs.items, item_vecs)
     rows = publish.result_rows(
@@ -62,7 +68,10 @@ def score_shard(url: str, ds: date, settings: Settings, job: dict) -> dict:
     shard, shards = job["shard"], job["shards"]
     model, items, item_vecs = load_for_day(url, ds, job["artifact"])
     seqs = features.load_sequences(url, ds, shard, shards)
-    rows, user_vecs = model_rows(model, items, item_vecs, seqs, settings, ds, job["publish_id"], shard, job["model_id"])
+    dismissed = dismissals.dismissed(url, ds, settings)
+    rows, user_vecs = model_rows(
+        model, items, item_vecs, seqs, settings, ds, job["publish_id"], shard, job["model_id"], dismissed
+    )
     parts = [rows]
 
     known = set(seqs.user_ids)

@@ -2,7 +2,7 @@
 
 DAG files call these in one line each; tests call them without Airflow. Data moves through PostgreSQL and
 the artifact folder; only these summaries travel by XCom. The logic lives in the stages:
-`ingest`, `quality`, `features`, `model.daily` (train), `publish` (plan, publish),
+`ingest`, `quality`, `feedback.stage` (feedback), `features`, `model.daily` (train), `publish` (plan, publish),
 `shard_scoring` (score) and `evaluation.daily` (evaluate).
 """
 
@@ -32,6 +32,14 @@ def data_quality(ds: date, settings: Settings) -> dict:
         "rejected": report.rejected,
         "warnings": [c.name for c in report.checks if c.status == "warn"],
     }
+
+
+def feedback(ds: date, settings: Settings) -> dict:
+    """Land and validate the day's impressions and dismissals, credit the day's events to what was shown,
+    and (re)compute the online metrics (what shoppers did with the lists)."""
+    from recpipeline.feedback.stage import feedback_day
+
+    return feedback_day(db.database_url(settings), ds, settings)
 
 
 def build_features(ds: date, settings: Settings) -> dict:

@@ -49,6 +49,7 @@ def test_dag_parses_without_import_errors_or_tensorflow(tmp_path):
         "data_quality",
         "evaluate",
         "features",
+        "feedback",
         "ingest",
         "plan_scoring",
         "publish",

@@ -6,6 +6,7 @@ its own day's catalogue, mapped onto today's), so the gate never compares number
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,6 +33,7 @@ from recpipeline.evaluation.registry import (
     per_user_values,
 )
 from recpipeline.features import ItemTable
+from recpipeline.feedback.gate import online_gate
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_SEED = 0  # fixed: rerunning a day gives the same intervals
@@ -129,6 +131,9 @@ def compute_day(url: str, ds: date, settings: Settings, model_id: str, artifact:
     log.info("evaluate %s: ranked by the model and %d baselines; computing metrics", ds, len(rankings) - 1)
     results, counts, intervals = method_metrics(rankings, data, items.n_items, item_vecs)
     decision = gate(results, settings, _last_blessed_metric(url, ds, settings, data, items))
+    online_ok, online_why = online_gate(url, ds, settings)  # off by default: what shoppers did yesterday
+    if decision.blessed and not online_ok:
+        decision = dataclasses.replace(decision, blessed=False, reason=f"online gate: {online_why}")
     return DayEvaluation(model_id, results, counts, intervals, decision)
 
 

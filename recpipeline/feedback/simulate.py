@@ -286,32 +286,25 @@ def live_lists(url: str, day: date, settings) -> LiveLists:
     return LiveLists(publish_id, lists, sources, trend, dismissed(url, day - timedelta(days=1), settings))
 
 
-def run_pipeline_day(url: str, day: date, settings, runner: str, with_feedback: bool = True) -> str:
-    """The day through the pipeline (direct: the stage functions in order here; airflow: recpipeline_daily via
-    dag.test, then the feedback stage). Returns what happened to publish."""
+def run_pipeline_day(url: str, day: date, settings, runner: str) -> str:
+    """The day through the pipeline (direct: recpipeline.tasks in the DAG's order here, the feedback stage
+    included; airflow: recpipeline_daily via dag.test). Returns what happened to publish."""
     from recpipeline import publish, tasks
-    from recpipeline.feedback import gate, stage, training
 
     if runner == "airflow":
         from recpipeline.local import run_dag
 
         run_dag(day, {}, settings)
-        if with_feedback:
-            stage.feedback_day(url, day, settings)
         return "dag run"
     tasks.ingest(day, settings)
     tasks.data_quality(day, settings)
-    if with_feedback:
-        stage.feedback_day(url, day, settings)
+    tasks.feedback(day, settings)
     tasks.build_features(day, settings)
-    trained = training.train_day_with_feedback(url, day, settings)
+    trained = tasks.train(day, settings)
     jobs = tasks.plan_scoring(day, settings, trained)
     for job in jobs:
         tasks.score(day, settings, job)
     verdict = tasks.evaluate(day, settings, trained)
-    ok, why = gate.online_gate(url, day, settings)
-    if not ok:
-        return f"not published (online gate: {why})"
     try:
         tasks.publish_results(day, settings, trained, jobs)
     except publish.NotBlessed as exc:
@@ -338,7 +331,7 @@ def simulate(
             tasks.ingest(day, settings)
             tasks.data_quality(day, settings)
         else:
-            outcome = run_pipeline_day(url, day, settings, runner, with_feedback=False)
+            outcome = run_pipeline_day(url, day, settings, runner)
             log.info("warm-up %s: %s", day, outcome)
     results = []
     for _ in range(days):

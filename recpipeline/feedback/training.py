@@ -21,7 +21,6 @@ import numpy as np
 
 from recpipeline import db, features
 from recpipeline.config import Settings
-from recpipeline.days import day_start_epoch
 
 log = logging.getLogger(__name__)
 MIN_PROPENSITY = 0.05
@@ -120,28 +119,3 @@ def feedback_inputs(url: str, ds: date, settings: Settings, sequences: features.
             {p: round(v, 3) for p, v in sorted(propensity.items())[:10]},
         )
     return inputs
-
-
-def train_day_with_feedback(url: str, ds: date, settings: Settings) -> dict:
-    """model.daily.train_day with the day's feedback passed to training (until train_day passes it itself)."""
-    from recpipeline.model import daily, training
-
-    original = training.train
-
-    def with_feedback(data, params, validation=None, log=log.info):
-        history = features.load_sequences(url, ds).before(day_start_epoch(ds), min_len=2)
-        items = features.load_item_table(url, ds)
-        trimmed = features.Sequences(
-            history.user_ids,
-            [s[: len(t)] for s, t in zip(history.items, data.sequences, strict=True)],
-            [e[: len(t)] for e, t in zip(history.events, data.sequences, strict=True)],
-            [x[: len(t)] for x, t in zip(history.ts, data.sequences, strict=True)],
-        )
-        fb = feedback_inputs(url, ds, settings, trimmed, items)
-        return original(data, params, validation=validation, log=log, feedback=fb)
-
-    training.train = with_feedback
-    try:
-        return daily.train_day(url, ds, settings)
-    finally:
-        training.train = original

@@ -32,10 +32,13 @@ class TrainingWindow:
     end: datetime
 
 
-def model_id_for(ds: date, params: ModelParams, window: TrainingWindow) -> str:
-    """Deterministic per (day, model parameters, training window): settings the model never reads (paths,
-    gate, data quality, scoring) do not change it."""
+def model_id_for(ds: date, params: ModelParams, window: TrainingWindow, feedback: dict | None = None) -> str:
+    """Deterministic per (day, model parameters, training window, and the feedback weights when shoppers'
+    feedback shaped the training): settings the model never reads (paths, gate, data quality, scoring) do not
+    change it."""
     key = {"params": params.to_dict(), "window": [window.start.isoformat(), window.end.isoformat()]}
+    if feedback:
+        key["feedback"] = feedback
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
     return f"{ds:%Y%m%d}-{params.cell}-{digest}"
 
@@ -43,6 +46,19 @@ def model_id_for(ds: date, params: ModelParams, window: TrainingWindow) -> str:
 def item_content(items: features.ItemTable) -> ItemContent:
     """The item tower's content inputs for a day's catalogue."""
     return ItemContent(tokens=items.content_tokens, vocab_size=len(items.vocab) + 1)
+
+
+def _feedback(url, ds, settings, history: features.Sequences, train_sequences, items):
+    """What shoppers did with earlier lists, aligned with the training sequences (None: off or nothing shown)."""
+    from recpipeline.feedback.training import feedback_inputs
+
+    trimmed = features.Sequences(
+        history.user_ids,
+        [s[: len(t)] for s, t in zip(history.items, train_sequences, strict=True)],
+        [e[: len(t)] for e, t in zip(history.events, train_sequences, strict=True)],
+        [x[: len(t)] for x, t in zip(history.ts, train_sequences, strict=True)],
+    )
+    return feedback_inputs(url, ds, settings, trimmed, items)
 
 
 def train_day(url: str, ds: date, settings: Settings) -> dict:
@@ -67,6 +83,7 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
         content=item_content(items),
         item_counts=counts,
     )
+    shown = _feedback(url, ds, settings, history, split.train_sequences, items)
     log.info(
         "train %s: %d users, %d interactions, %d items, %d validation users, cell %s",
         ds,
@@ -83,10 +100,14 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
             validation=split.evaluation if len(split.targets) else None,
             log=log.info,
             budget_seconds=settings.train_budget_seconds,
+            feedback=shown,
         )
     model.vocab = items.vocab
 
-    model_id = model_id_for(ds, params, window)
+    weights = (
+        {"click": settings.feedback_click_weight, "negative": settings.feedback_negative_weight} if shown else None
+    )
+    model_id = model_id_for(ds, params, window, weights)
     artifact = save_attempt(model, settings.artifacts / "models" / model_id)
     last = model.history[-1] if model.history else {}
     metrics = {
