@@ -4,6 +4,7 @@ can refuse a model."""
 
 from __future__ import annotations
 
+import collections
 from datetime import timedelta
 
 import numpy as np
@@ -13,6 +14,8 @@ from recpipeline import db, publish, tasks
 from recpipeline.config import load_settings
 from recpipeline.feedback.simulate import simulate
 from recpipeline.model.artifact import TrainedModel
+
+pytestmark = pytest.mark.slow  # a closed-loop simulation through the daily stages (about a minute)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +121,42 @@ def test_the_online_gate_refuses_a_model_when_the_live_group_lost_to_the_holdout
     with pytest.raises(publish.NotBlessed):
         tasks.publish_results(day, gated, trained, jobs)
     assert tasks.evaluate(day, settings, trained)["blessed"] is True  # off (the default): the offline gate alone
+
+
+def test_the_report_and_the_overview_page_show_what_shoppers_did(looped):
+    from recpipeline.evaluation.report import render as report_render
+    from recpipeline.evaluation.report import report_context
+    from recpipeline.ui import overview
+    from recpipeline.ui import render as ui_render
+
+    url, settings, results = looped
+    day = results[1]["ds"]
+    with db.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT model_id FROM eval.gate_decisions WHERE ds = %s ORDER BY decided_at LIMIT 1", (day,))
+        (model_id,) = cur.fetchone()
+        cur.execute(
+            "SELECT treatment, holdout FROM eval.online_lift WHERE ds = %s AND metric = 'ctr' AND k = 10", (day,)
+        )
+        treatment, holdout = cur.fetchone()
+    html = report_render.render("report.html.j2", **report_context(url, day, model_id))
+    assert "Online: what shoppers did with the lists" in html
+    assert f"{treatment:.4f}" in html and f"{holdout:.4f}" in html
+    page = overview.overview(url, day)
+    view = page["detail"]["online"]
+    assert {g["grp"] for g in view["groups"]} == {"treatment", "holdout"}
+    assert [h["ds"] for h in view["history"]] == [r["ds"] for r in reversed(results)]
+    from recpipeline.ui.web import DAG_ID, PAGES, Viewer
+
+    layout = {"title": "t", "page_title": "Overview", "base": "", "airflow": "", "dag_id": DAG_ID, "pages": PAGES}
+    shown = ui_render.render(
+        "overview.html.j2",
+        **layout,
+        current="overview",
+        viewer=Viewer("analyst", False),
+        runs=collections.defaultdict(lambda: "#"),
+        known_runs=set(),
+        **page,
+    )
+    assert "Online: what shoppers did with the lists shown on" in shown and f"{treatment:.4f}" in shown
+    # a day nobody was shown anything says so instead of an empty table
+    assert overview.online_for_day(url, day - timedelta(days=3)) is None

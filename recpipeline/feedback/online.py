@@ -182,32 +182,71 @@ def _fmt(x: float | None) -> str:
 
 
 def report_lines(url: str, ds: date) -> list[str]:
-    """The day's online metrics per publish, model, source and group, and the lift (for a CLI or a report)."""
+    """The day's online metrics per publish, model, source and group, and the lift (for a CLI or a log)."""
     with db.connect(url) as conn, conn.cursor() as cur:
-        metrics = db.fetch_all(cur, "feedback_online_for_day", {"ds": ds})
-        lifts = db.fetch_all(cur, "feedback_lift_for_day", {"ds": ds})
-    if not metrics:
+        view = online_view(cur, ds)
+    if view is None:
         return [f"no online metrics for {ds}: no impressions were validated for it"]
     lines = [f"online metrics for lists shown on {ds}"]
-    shown = (
-        "impressions",
-        "ctr",
-        "cart_rate",
-        "purchase_rate",
-        "revenue_per_mille",
-        "clicked_coverage",
-        "satisfaction",
-    )
-    groups: dict[tuple, dict[str, float]] = {}
-    for _ds, publish_id, model_id, source, grp, metric, k, value, _n in metrics:
-        if metric in shown and (metric != "ctr" or k == 10):
-            groups.setdefault((grp, source, model_id, publish_id), {})[metric] = value
-    for (grp, source, model_id, publish_id), m in sorted(groups.items(), reverse=True):
-        values = "  ".join(f"{name} {m[name]:.4g}" for name in shown if name in m)
-        lines.append(f"  {grp:9} {source:8} {model_id} (publish {publish_id}): {values}")
-    for metric, k, treatment, holdout, lift, lo, hi, n_t, n_h in lifts:
+    for g in view["groups"]:
+        values = "  ".join(f"{name} {g[name]:.4g}" for name in SHOWN_METRICS if name in g)
+        lines.append(f"  {g['grp']:9} {g['source']:8} {g['model_id']} (publish {g['publish_id']}): {values}")
+    for x in view["lifts"]:
         lines.append(
-            f"  lift {metric}@{k}: treatment {treatment:.4f} ({n_t:,} users) / holdout {holdout:.4f} ({n_h:,} users)"
-            f" = {_fmt(lift)} (95% CI {_fmt(lo)}-{_fmt(hi)})"
+            f"  lift {x['metric']}@{x['k']}: treatment {x['treatment']:.4f} ({x['users_treatment']:,} users) / "
+            f"holdout {x['holdout']:.4f} ({x['users_holdout']:,} users) = {_fmt(x['lift'])} "
+            f"(95% CI {_fmt(x['ci_low'])}-{_fmt(x['ci_high'])})"
         )
     return lines
+
+
+SHOWN_METRICS = (
+    "impressions",
+    "ctr",
+    "cart_rate",
+    "purchase_rate",
+    "revenue_per_mille",
+    "clicked_coverage",
+    "satisfaction",
+)
+
+
+def online_view(cur, ds: date, k: int = 10, days: int = 14) -> dict | None:
+    """What the report and the UI show of the lists shown on `ds`: per group, source and model the headline
+    metrics (CTR at k), the lifts with their intervals, and the CTR@k lift of recent days. None: no impressions."""
+    metrics = db.fetch_all(cur, "feedback_online_for_day", {"ds": ds})
+    if not metrics:
+        return None
+    groups: dict[tuple, dict[str, float]] = {}
+    for _ds, publish_id, model_id, source, grp, metric, mk, value, _n in metrics:
+        if metric in SHOWN_METRICS and (metric != "ctr" or mk == k):
+            groups.setdefault((grp, source, model_id, publish_id), {})[metric] = value
+    lift_names = (
+        "metric",
+        "k",
+        "treatment",
+        "holdout",
+        "lift",
+        "ci_low",
+        "ci_high",
+        "users_treatment",
+        "users_holdout",
+    )
+    history_names = ("ds", "treatment", "holdout", "lift", "ci_low", "ci_high", "users_treatment", "users_holdout")
+    return {
+        "ds": ds,
+        "k": k,
+        "groups": [
+            {"grp": grp, "source": source, "model_id": model_id, "publish_id": publish_id, **values}
+            for (grp, source, model_id, publish_id), values in sorted(
+                groups.items(), key=lambda g: (g[0][0] != TREATMENT, g[0][1:])
+            )
+        ],
+        "lifts": [
+            dict(zip(lift_names, r, strict=True)) for r in db.fetch_all(cur, "feedback_lift_for_day", {"ds": ds})
+        ],
+        "history": [
+            dict(zip(history_names, r, strict=True))
+            for r in db.fetch_all(cur, "feedback_online_history", {"ds": ds, "k": k, "days": days})
+        ],
+    }

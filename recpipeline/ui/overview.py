@@ -1,5 +1,5 @@
 """Overview page: per day landed / accepted / rejected rows, checks, the gate verdict and reason, the model vs
-each baseline with 95% confidence intervals, and what recs.latest serves now."""
+each baseline with 95% confidence intervals, online metrics of the lists shown, and what recs.latest serves now."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import math
 from datetime import date
 from typing import Any
 
+from recpipeline import db
 from recpipeline.evaluation.registry import METRICS, MODEL, methods, metric_label, split_label
+from recpipeline.feedback.online import online_view
 from recpipeline.ui.queries import one, rows
 
 RECENT_DAYS = 14
@@ -78,6 +80,12 @@ def _cell(row: dict[str, Any] | None, best: float | None) -> dict[str, Any]:
     }
 
 
+def online_for_day(url: str, ds: date) -> dict[str, Any] | None:
+    """What shoppers did with the lists shown on `ds` (feedback.online.online_view), or None."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        return online_view(cur, ds)
+
+
 def overview(url: str, ds: date | None = None, days: int = RECENT_DAYS) -> dict[str, Any]:
     """Everything the Overview page shows; `ds` selects the day in detail (default: the newest gated day)."""
     day_rows = recent_days(url, days)
@@ -91,6 +99,7 @@ def overview(url: str, ds: date | None = None, days: int = RECENT_DAYS) -> dict[
         detail = {
             "day": selected,
             "checks": rows(url, "ui_day_checks", ds=ds),
+            "online": online_for_day(url, ds),
             "metrics": metrics_with_ci(url, ds, selected["model_id"], selected["metric"])
             if selected["model_id"]
             else None,

@@ -25,6 +25,7 @@ from recpipeline.evaluation.gate import GateDecision
 from recpipeline.evaluation.registry import BEYOND_K, METRICS, MODEL, methods, metric_label, split_label
 from recpipeline.evaluation.report import plots
 from recpipeline.evaluation.store import latest_model_id
+from recpipeline.feedback.online import online_view
 
 HIST_BINS = 40
 DEFAULT_GATE_METRIC = metric_label(Settings.gate_metric, Settings.eval_k)  # when the run was not gated
@@ -99,6 +100,7 @@ class ReportData:
     item_counts: np.ndarray | None  # published model recommendations per item, descending
     catalogue: int
     extras: ReportExtras | None = None
+    online: dict[str, Any] | None = None  # what shoppers did with the lists shown on the day (feedback.online)
 
 
 # ---------------------------------------------------------------------------------------------- paths
@@ -201,6 +203,7 @@ def load_report(url: str, ds: date, model_id: str, extras: ReportExtras | None =
         edges, score_counts = load_score_histogram(cur, ds, attempt.publish_id) if attempt else (np.zeros(0), {})
         item_counts = load_item_counts(cur, ds, attempt.publish_id) if attempt else None
         catalogue = load_catalogue_size(cur, ds)
+        online = online_view(cur, ds)
     if not catalogue and extras:  # no feature catalogue for the day: the extras arrays span the catalogue
         catalogue = max((len(c) for c in extras.rec_counts.values()), default=0)
     return ReportData(
@@ -217,6 +220,7 @@ def load_report(url: str, ds: date, model_id: str, extras: ReportExtras | None =
         item_counts=item_counts,
         catalogue=catalogue,
         extras=extras,
+        online=online,
     )
 
 
@@ -399,6 +403,7 @@ def page_context(data: ReportData) -> dict[str, Any]:
             "published_lists": any(c.published for c in curves),
             "figure": plots.long_tail(tail, data.catalogue) if curves else None,
         },
+        "online": data.online,
     }
 
 
