@@ -9,7 +9,7 @@ import pytest
 
 from recpipeline import db
 from recpipeline.config import load_settings
-from recpipeline.feedback import attribution, groups, landing, online, quality
+from recpipeline.feedback import attribution, groups, landing, online, online_view, quality
 from recpipeline.feedback.gate import online_gate, online_verdict
 from recpipeline.feedback.landing import FEEDBACK_COLUMNS, IMPRESSION_COLUMNS
 
@@ -212,7 +212,7 @@ def test_online_metrics_and_lift_of_a_hand_built_day(fresh_db, workdir):
     assert m[("purchase_rate", 0)] == pytest.approx(10 / 40)
     assert m[("revenue_per_mille", 0)] == pytest.approx(1000 * 100 / 40)
     assert m[("clicked_coverage", 0)] == pytest.approx(1 / 3)
-    text = "\n".join(online.report_lines(fresh_db, DS))
+    text = "\n".join(online_view.report_lines(fresh_db, DS))
     assert "lift ctr@10" in text and "treatment" in text and "holdout" in text
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from recpipeline import db
 from recpipeline.feedback.groups import HOLDOUT, TREATMENT
+from recpipeline.feedback.online_view import fmt_ratio
 
 log = logging.getLogger(__name__)
 CTR_KS = (5, 10, 20)
@@ -154,9 +155,9 @@ def online_metrics_day(url: str, ds: date) -> dict[str, float | None]:
         len(frame),
         ten.treatment,
         ten.holdout,
-        _fmt(ten.lift),
-        _fmt(ten.ci_low),
-        _fmt(ten.ci_high),
+        fmt_ratio(ten.lift),
+        fmt_ratio(ten.ci_low),
+        fmt_ratio(ten.ci_high),
     )
     return {
         "impressions": len(frame),
@@ -175,78 +176,3 @@ def lift_between(url: str, since: date, through: date, k: int = 10, seed: int = 
     if frame.empty:
         return Lift(0.0, 0.0, None, None, None, 0, 0)
     return ctr_lift(frame, k, seed)
-
-
-def _fmt(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3f}"
-
-
-def report_lines(url: str, ds: date) -> list[str]:
-    """The day's online metrics per publish, model, source and group, and the lift (for a CLI or a log)."""
-    with db.connect(url) as conn, conn.cursor() as cur:
-        view = online_view(cur, ds)
-    if view is None:
-        return [f"no online metrics for {ds}: no impressions were validated for it"]
-    lines = [f"online metrics for lists shown on {ds}"]
-    for g in view["groups"]:
-        values = "  ".join(f"{name} {g[name]:.4g}" for name in SHOWN_METRICS if name in g)
-        lines.append(f"  {g['grp']:9} {g['source']:8} {g['model_id']} (publish {g['publish_id']}): {values}")
-    for x in view["lifts"]:
-        lines.append(
-            f"  lift {x['metric']}@{x['k']}: treatment {x['treatment']:.4f} ({x['users_treatment']:,} users) / "
-            f"holdout {x['holdout']:.4f} ({x['users_holdout']:,} users) = {_fmt(x['lift'])} "
-            f"(95% CI {_fmt(x['ci_low'])}-{_fmt(x['ci_high'])})"
-        )
-    return lines
-
-
-SHOWN_METRICS = (
-    "impressions",
-    "ctr",
-    "cart_rate",
-    "purchase_rate",
-    "revenue_per_mille",
-    "clicked_coverage",
-    "satisfaction",
-)
-
-
-def online_view(cur, ds: date, k: int = 10, days: int = 14) -> dict | None:
-    """What the report and the UI show of the lists shown on `ds`: per group, source and model the headline
-    metrics (CTR at k), the lifts with their intervals, and the CTR@k lift of recent days. None: no impressions."""
-    metrics = db.fetch_all(cur, "feedback_online_for_day", {"ds": ds})
-    if not metrics:
-        return None
-    groups: dict[tuple, dict[str, float]] = {}
-    for _ds, publish_id, model_id, source, grp, metric, mk, value, _n in metrics:
-        if metric in SHOWN_METRICS and (metric != "ctr" or mk == k):
-            groups.setdefault((grp, source, model_id, publish_id), {})[metric] = value
-    lift_names = (
-        "metric",
-        "k",
-        "treatment",
-        "holdout",
-        "lift",
-        "ci_low",
-        "ci_high",
-        "users_treatment",
-        "users_holdout",
-    )
-    history_names = ("ds", "treatment", "holdout", "lift", "ci_low", "ci_high", "users_treatment", "users_holdout")
-    return {
-        "ds": ds,
-        "k": k,
-        "groups": [
-            {"grp": grp, "source": source, "model_id": model_id, "publish_id": publish_id, **values}
-            for (grp, source, model_id, publish_id), values in sorted(
-                groups.items(), key=lambda g: (g[0][0] != TREATMENT, g[0][1:])
-            )
-        ],
-        "lifts": [
-            dict(zip(lift_names, r, strict=True)) for r in db.fetch_all(cur, "feedback_lift_for_day", {"ds": ds})
-        ],
-        "history": [
-            dict(zip(history_names, r, strict=True))
-            for r in db.fetch_all(cur, "feedback_online_history", {"ds": ds, "k": k, "days": days})
-        ],
-    }

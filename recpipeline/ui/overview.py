@@ -9,7 +9,7 @@ from typing import Any
 
 from recpipeline import db
 from recpipeline.evaluation.registry import METRICS, MODEL, methods, metric_label, split_label
-from recpipeline.feedback.online import online_view
+from recpipeline.feedback.online_view import online_view
 from recpipeline.ui.queries import one, rows
 
 RECENT_DAYS = 14
@@ -81,7 +81,7 @@ def _cell(row: dict[str, Any] | None, best: float | None) -> dict[str, Any]:
 
 
 def online_for_day(url: str, ds: date) -> dict[str, Any] | None:
-    """What shoppers did with the lists shown on `ds` (feedback.online.online_view), or None."""
+    """What shoppers did with the lists shown on `ds` (feedback.online_view), or None."""
     with db.connect(url) as conn, conn.cursor() as cur:
         return online_view(cur, ds)
 

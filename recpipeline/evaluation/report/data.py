@@ -25,7 +25,7 @@ from recpipeline.evaluation.gate import GateDecision
 from recpipeline.evaluation.registry import BEYOND_K, METRICS, MODEL, methods, metric_label, split_label
 from recpipeline.evaluation.report import plots
 from recpipeline.evaluation.store import latest_model_id
-from recpipeline.feedback.online import online_view
+from recpipeline.feedback.online_view import online_view
 
 HIST_BINS = 40
 DEFAULT_GATE_METRIC = metric_label(Settings.gate_metric, Settings.eval_k)  # when the run was not gated
