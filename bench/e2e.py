@@ -1,6 +1,7 @@
 """The whole day at shop scale: the bench profile's history landed, then recpipeline_daily for its last day.
 
-    .venv/bin/python bench/e2e.py [--fraction 1.0] [--scaling] [--database-url URL] [--reuse] [--py-spy DIR]
+    .venv/bin/python bench/e2e.py [--fraction 1.0] [--scaling] [--database-url URL] [--reuse] [--land-only]
+                                  [--py-spy DIR]
 
 Generates the bench profile (recpipeline.generate, users and items scaled by --fraction) under
 RECPIPE_HOME/bench-e2e, creates a scratch database (recpipeline_e2e_<percent>) on the configured server (the
@@ -16,7 +17,8 @@ includes what earlier tasks left in it: an upper bound of a forked task's), then
 where X is the day's run from process start to exit (Airflow start-up included). --scaling runs 25%, 50% and
 100% and prints per task the log-log slope of its time against the fraction. --py-spy DIR records the day's
 run with py-spy (raw collapsed stacks, subprocesses included) and prints its top functions. --reuse keeps
-generated files and a scratch database whose history is complete.
+generated files and a scratch database whose history is complete; --land-only stops once the history is landed
+(a later --reuse run then times just the day).
 """
 
 from __future__ import annotations
@@ -262,6 +264,9 @@ def bench_fraction(args, fraction: float, server_url: str) -> BenchResult:
     else:
         print(f"history of {name} already landed ({len(history)} days)", flush=True)
     marker = json.loads((shop / ".complete").read_text())
+    if args.land_only:
+        print(f"history of {name} landed; --land-only: the day's run is left for a later --reuse run", flush=True)
+        return BenchResult(fraction=fraction, events=marker["events"], land_seconds=land_seconds, ok=True)
     print(f"day {days[-1]}: recpipeline_daily through Airflow (load {load()})", flush=True)
     spy = Path(args.py_spy) / f"e2e-{name}.txt" if args.py_spy else None
     if spy:
@@ -359,6 +364,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--database-url", default=None, help="server to create the scratch database on")
     ap.add_argument("--reuse", action="store_true", help="keep generated files and a complete landed history")
+    ap.add_argument("--land-only", action="store_true", help="generate and land the history, then stop")
     ap.add_argument("--conf", default="{}", help="run conf for the day (JSON, the DAG's Params)")
     ap.add_argument("--py-spy", default=None, help="record the day's run with py-spy into this folder")
     ap.add_argument("--work", default=str(PROJECT_ROOT / ".recpipeline" / "bench-e2e"))

@@ -88,7 +88,9 @@ def prepare(url: str, profile: str, seed: int, workdir: Path, epochs: int | None
 def logged(url: str, day, n: int) -> list[tuple[str, str, str]]:
     """n logged searches of `day` that led to a click: (user_id, query, clicked item_id)."""
     with db.connect(url) as conn, conn.cursor() as cur:
-        rows = db.fetch_all(cur, "search_logged", {"since": day, "through": day, "catalogue": day, "per_day": n})
+        rows = db.fetch_all(
+            cur, "search_logged", {"since": day, "through": day, "catalogue": day, "test_cap": n, "fit_cap": n}
+        )
     return [(r[2], r[3], r[4]) for r in rows]
 
 

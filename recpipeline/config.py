@@ -79,6 +79,7 @@ RANGES: dict[str, Range] = {
     "feedback_negative_weight": Range(0, 100),
     "dismiss_days": Range(0, 365),
     "online_gate_tolerance": Range(0, 1),
+    "search_eval_searches": Range(1, 1_000_000),
 }
 
 
@@ -122,6 +123,7 @@ class Settings:
     gate_margin: float = 0.05  # RECPIPE_GATE_MARGIN: relative lift required over the best baseline
     gate_tolerance: float = 0.10  # RECPIPE_GATE_TOLERANCE: allowed relative drop vs last blessed model
     gate_baselines: str = ",".join(BASELINES)  # RECPIPE_GATE_BASELINES: the model must beat these
+    search_eval_searches: int = 2000  # RECPIPE_SEARCH_EVAL_SEARCHES: searches replayed by evaluate (fixed sample)
     # feedback (impressions, attribution, online metrics; recpipeline.feedback)
     attribution_window_hours: int = 24  # RECPIPE_ATTRIBUTION_WINDOW_HOURS: click/cart/purchase credit window
     holdout_share: float = 0.1  # RECPIPE_HOLDOUT_SHARE: hashed share of users shown trending instead

@@ -32,7 +32,9 @@ LOG_DAYS = 30  # suggestions come from the last 30 days of the search log
 MIN_QUERY_USERS = 2  # a logged query is suggested only once this many users searched it
 CANDIDATES = 1000  # text matches re-ranked per search (as search.run)
 VALIDATION_DAYS = 3  # the blend is fitted on the searches of the days before the evaluated day
-SEARCHES_PER_DAY = 2000  # replayed searches per day (a fixed sample)
+# Replayed searches: at most search_eval_searches (setting, default 2,000) of the evaluated day and as many again
+# spread over the validation days, a fixed sample (md5 of the event id), so evaluate's cost does not grow with
+# the shop's traffic.
 K = 10
 GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)  # candidate weights for the fit
 PERSONALISED, TEXT_POP, TEXT = "search_personalised", "search_text_pop", "search_text"
@@ -132,13 +134,16 @@ def publish_search_index(url: str, ds: date, publish_id: int, model_id: str) -> 
 
 @dataclass
 class Replay:
-    """Logged searches with their candidates as search.run picks them; candidate arrays are grouped by search."""
+    """Logged searches with their candidates as search.run picks them; candidate arrays are grouped by search.
+
+    Item ids are compared, never read: load_replay gives them as the catalogue's numbers in item_id order (ints,
+    -1 for a click outside the catalogue), a hand-built replay may give strings."""
 
     day: np.ndarray  # (searches,) datetime64[D]
     user_ids: list[str]
-    clicked: np.ndarray  # (searches,) object item ids
+    clicked: np.ndarray  # (searches,) item ids
     search: np.ndarray  # (candidates,) index of the search each candidate belongs to
-    item_ids: np.ndarray  # (candidates,) object
+    item_ids: np.ndarray  # (candidates,)
     text: np.ndarray  # (candidates,) ts_rank / the search's best ts_rank
     popularity: np.ndarray  # (candidates,)
     cos: np.ndarray  # (candidates,) cosine with the user's vector; nan where the user has none
@@ -176,64 +181,159 @@ def _ranks_inside(search: np.ndarray, keys: list[np.ndarray]) -> np.ndarray:
     return pos
 
 
-def load_replay(url: str, ds: date, since: date, through: date, artifact: str, per_day: int) -> Replay:
-    """Logged searches of days since..through (a sample of `per_day` a day) replayed against ds's catalogue, with
-    user vectors of `artifact`'s model from each user's history before the searched day (nothing of that day)."""
+def sample_caps(searches: int, validation_days: int) -> tuple[int, int]:
+    """(searches replayed of the evaluated day, searches a day of each validation day): at most `searches`
+    of each, so the replay's cost is bounded whatever the shop's size."""
+    return searches, max(1, -(-searches // max(1, validation_days)))
+
+
+@dataclass
+class _Group:
+    """One distinct (searched day, word list): its candidates in search.run's order with their ranking inputs."""
+
+    items: np.ndarray  # int32 catalogue numbers
+    text: np.ndarray
+    popularity: np.ndarray
+    tiebreak: np.ndarray
+    idorder: np.ndarray
+
+
+def _group(idx: np.ndarray, tr: np.ndarray, pop: np.ndarray, cap: int) -> _Group:
+    """The best `cap` of one word list's matches on one day by ts_rank, then popularity, then item_id (the
+    catalogue numbers follow item_id), with text relative to the best and the two tie-break ranks."""
+    order = np.lexsort((idx, -pop, -tr))[:cap]
+    idx, tr, pop = idx[order], tr[order], pop[order]
+    best = tr.max() if len(tr) else 0.0
+    text = tr / best if best > 0 else np.zeros_like(tr)
+    tiebreak = np.empty(len(idx), dtype=np.int32)
+    tiebreak[np.lexsort((idx, -pop))] = np.arange(len(idx), dtype=np.int32)
+    idorder = np.empty(len(idx), dtype=np.int32)
+    idorder[np.argsort(idx, kind="stable")] = np.arange(len(idx), dtype=np.int32)
+    return _Group(idx.astype(np.int32), text, pop, tiebreak, idorder)
+
+
+def _candidates(
+    day_of: np.ndarray,
+    query_of: np.ndarray,
+    q_ids: np.ndarray,
+    m_idx: np.ndarray,
+    m_tr: np.ndarray,
+    pops: list[np.ndarray],
+    cap: int,
+) -> dict[str, np.ndarray]:
+    """Every search's candidates, grouped by search: each distinct (day, word list) is cut and ordered once
+    (`_group`) and repeated for its searches. day_of / query_of: per search its day (index into `pops`, the
+    popularity by catalogue number) and word list; (q_ids, m_idx, m_tr): the word lists' matches sorted by q_id."""
+    n_queries = int(max(q_ids.max(initial=-1), query_of.max(initial=-1))) + 1
+    bounds = np.searchsorted(q_ids, np.arange(n_queries + 1))
+    keys, group_of = np.unique(day_of * max(1, n_queries) + query_of, return_inverse=True)
+    groups = []
+    for key in keys:
+        day, q = divmod(int(key), max(1, n_queries))
+        part = slice(bounds[q], bounds[q + 1])
+        groups.append(_group(m_idx[part], m_tr[part], pops[day][m_idx[part]], cap))
+    lengths = np.array([len(g.items) for g in groups], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    per_search = lengths[group_of.ravel()] if len(day_of) else np.zeros(0, dtype=np.int64)
+    search = np.repeat(np.arange(len(day_of), dtype=np.int32), per_search)
+    first = np.concatenate([[0], np.cumsum(per_search)[:-1]]).astype(np.int64)
+    rows = np.repeat(offsets[:-1][group_of.ravel()] - first, per_search) + np.arange(len(search))
+    out = {"search": search}
+    for field, dtype in (
+        ("items", np.int32),
+        ("text", np.float64),
+        ("popularity", np.float64),
+        ("tiebreak", np.int32),
+        ("idorder", np.int32),
+    ):
+        values = np.concatenate([getattr(g, field) for g in groups]) if groups else np.zeros(0)
+        out[field] = values.astype(dtype)[rows]
+    return out
+
+
+def load_replay(
+    url: str, ds: date, since: date, through: date, artifact: str, test_cap: int, fit_cap: int | None = None
+) -> Replay:
+    """Logged searches of days since..through (at most `test_cap` of ds and `fit_cap` a day of the others, a
+    fixed sample) replayed against ds's catalogue, with user vectors of `artifact`'s model from each user's
+    history before the searched day (nothing of that day).
+
+    The text side runs once per distinct word list (ts_rank in PostgreSQL, the best `CANDIDATES` with ties at
+    the cut); the per-day cut by popularity, the blend and the ranks are numpy. Memory is about 60 bytes per
+    (search, candidate): at most (test_cap + days x fit_cap) x CANDIDATES."""
     from recpipeline.model.daily import load_for_day
 
-    params = {"since": since, "through": through, "catalogue": ds, "per_day": per_day}
+    fit_cap = test_cap if fit_cap is None else fit_cap
+    params = {"since": since, "through": through, "catalogue": ds, "test_cap": test_cap, "fit_cap": fit_cap}
     with db.connect(url) as conn, conn.cursor() as cur:
         searches = db.fetch_all(cur, "search_logged", params)
         db.execute(cur, "search_eval_prepare", {"catalogue": ds})
+        word_lists: dict[tuple[str, ...], int] = {}
+        query_of = np.array([word_lists.setdefault(tuple(r[5]), len(word_lists)) for r in searches], dtype=np.int64)
         db.copy_in(
-            cur, "search_eval_queries", ("search_id", "day", "q"), ((i, r[0], r[3]) for i, r in enumerate(searches))
+            cur, "search_eval_queries", ("query_id", "tokens"), ((q, db.pg_array(w)) for w, q in word_lists.items())
         )
-        for day in sorted({r[0] for r in searches}):
-            db.execute(
+        db.execute(cur, "search_eval_query_terms")
+        catalogue = [r[1] for r in db.fetch_all(cur, "search_eval_catalogue")]
+        matches = db.copy_out_frame(
+            cur,
+            "search_eval_candidates",
+            {"cap": CANDIDATES},
+            {"query_id": np.int64, "idx": np.int64, "tr": np.float64},
+        )
+        days = sorted({r[0] for r in searches})
+        pop_by_day = {}
+        for day in days:
+            p = db.copy_out_frame(
                 cur,
                 "search_eval_popularity",
                 {
-                    "day": day,
                     "since": day - timedelta(days=POPULARITY_DAYS),
                     "through": day - timedelta(days=1),
                     **_event_weights(),
                 },
+                {"idx": np.int64, "popularity": np.float64},
             )
-        db.execute(cur, "search_eval_analyze")
-        rows = db.fetch_all(cur, "search_eval_candidates", {"cap": CANDIDATES})
-    search = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    item_ids = np.array([r[1] for r in rows], dtype=object)
-    tr = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    pop = np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows))
-    best = np.zeros(len(searches))
-    np.maximum.at(best, search, tr)
-    text = np.divide(tr, best[search], out=np.zeros_like(tr), where=best[search] > 0)
+            pop = np.zeros(len(catalogue))
+            pop[p["idx"].to_numpy()] = p["popularity"].to_numpy()
+            pop_by_day[day] = pop
+    day_of = np.array([days.index(r[0]) for r in searches], dtype=np.int64)
+    cand = _candidates(
+        day_of,
+        query_of,
+        *(matches[c].to_numpy() for c in ("query_id", "idx", "tr")),
+        [pop_by_day[d] for d in days],
+        CANDIDATES,
+    )
+    search, item_ids = cand["search"], cand["items"]
+    number = {item_id: i for i, item_id in enumerate(catalogue)}
+    clicked = np.array([number.get(r[4], -1) for r in searches], dtype=np.int64)
 
     model, items, item_vecs = load_for_day(url, ds, artifact)
-    item_vecs = scoring.normalise(item_vecs)
+    item_vecs = scoring.normalise(item_vecs).astype(np.float32)
     item_vecs[0] = 0.0  # items without a vector score cosine 0, as in search.run
-    cand_vecs = item_vecs[items.indices(item_ids)].astype(np.float32)
+    model_row = items.indices(catalogue)  # catalogue number -> the model's item row (0: none)
     user_vecs = _user_vectors(url, ds, model, searches)
     known = np.array([v is not None for v in user_vecs], dtype=bool)
     dim = item_vecs.shape[1]
     users = np.stack([v if v is not None else np.zeros(dim, dtype=np.float32) for v in user_vecs]) if searches else None
-    cos = np.full(len(rows), np.nan)
-    for first in range(0, len(rows), 200_000):  # chunks bound the (candidates x dim) temporaries
-        part = slice(first, first + 200_000)
-        cos[part] = np.einsum("ij,ij->i", cand_vecs[part], users[search[part]])
-    cos[~known[search]] = np.nan
-    id_rank = np.unique(item_ids, return_inverse=True)[1] if len(rows) else np.zeros(0, dtype=np.int64)
+    cos = np.full(len(search), np.nan)
+    for first in range(0, len(search), 100_000):  # chunks bound the (candidates x dim) temporaries
+        part = slice(first, first + 100_000)
+        cos[part] = np.einsum("ij,ij->i", item_vecs[model_row[item_ids[part]]], users[search[part]])
+    if len(search):
+        cos[~known[search]] = np.nan
     return Replay(
         day=np.array([r[0] for r in searches], dtype="datetime64[D]"),
         user_ids=[r[2] for r in searches],
-        clicked=np.array([r[4] for r in searches], dtype=object),
+        clicked=clicked,
         search=search,
         item_ids=item_ids,
-        text=text,
-        popularity=pop,
+        text=cand["text"],
+        popularity=cand["popularity"],
         cos=cos,
-        tiebreak=_ranks_inside(search, [id_rank, -pop]),
-        idorder=_ranks_inside(search, [id_rank]),
+        tiebreak=cand["tiebreak"],
+        idorder=cand["idorder"],
     )
 
 
@@ -324,14 +424,23 @@ def evaluate_search(
     model_id: str,
     artifact: str | None = None,
     validation_days: int = VALIDATION_DAYS,
-    per_day: int = SEARCHES_PER_DAY,
+    searches: int | None = None,
 ) -> dict:
     """Fit the blend on the searches of the `validation_days` days before ds and store it with the model; then
-    MRR@10 and NDCG@10 of personalised, text+popularity and text-only ranking on ds's searches into eval.metrics."""
+    MRR@10 and NDCG@10 of personalised, text+popularity and text-only ranking on ds's searches into eval.metrics.
+
+    `searches` (default: the search_eval_searches setting) bounds the sample: at most that many searches of ds
+    and that many in all of the validation days."""
     started = time.perf_counter()
+    if searches is None:
+        from recpipeline.config import load_settings
+
+        searches = load_settings().search_eval_searches
     artifact = artifact or registry.get(url, model_id).artifact_uri
     fit_from = ds - timedelta(days=validation_days)
-    replay = load_replay(url, ds, fit_from, ds, artifact, per_day)
+    test_cap, fit_cap = sample_caps(searches, validation_days)
+    replay = load_replay(url, ds, fit_from, ds, artifact, test_cap, fit_cap)
+    loaded = time.perf_counter() - started
     on_day = replay.day == np.datetime64(ds, "D")
     fit, test = replay.subset(~on_day), replay.subset(on_day)
     if fit.n:
@@ -349,7 +458,9 @@ def evaluate_search(
     }
     log.info(
         "search %s: blend w_cos %.2f w_pop %.2f w_pop_cold %.2f fitted on %d searches of %s..%s (MRR@10 %.4f); "
-        "on %d searches of the day MRR@10 personalised %.4f, text+pop %.4f, text %.4f; %.1fs",
+        "on %d searches of the day MRR@10 personalised %.4f, text+pop %.4f, text %.4f; a fixed sample of at most "
+        "%d searches of the day and %d a validation day (search_eval_searches %d), %d candidates; %.1fs "
+        "(replay loaded in %.1fs)",
         ds,
         blend.w_cos,
         blend.w_pop,
@@ -362,7 +473,12 @@ def evaluate_search(
         summary[PERSONALISED]["mrr@10"],
         summary[TEXT_POP]["mrr@10"],
         summary[TEXT]["mrr@10"],
+        test_cap,
+        fit_cap,
+        searches,
+        len(replay.search),
         time.perf_counter() - started,
+        loaded,
     )
     return {"searches": test.n, "fit_searches": fit.n, "blend": blend.__dict__, **summary}
 

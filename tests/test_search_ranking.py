@@ -56,3 +56,42 @@ def test_fit_prefers_the_weights_that_rank_clicks_first() -> None:
 def test_subset_renumbers_searches() -> None:
     one = replay().subset(np.array([False, True]))
     assert one.n == 1 and one.search.tolist() == [0, 0, 0] and one.user_ids == ["u1"]
+
+
+def naive_candidates(day_of, query_of, matches, pops, cap):
+    """search.run's pick spelled out search by search: the query's matches by ts_rank, popularity that day,
+    item number; the best `cap`; text over the best; tie-break ranks by (popularity desc, item) and by item."""
+    out = {k: [] for k in ("search", "items", "text", "popularity", "tiebreak", "idorder")}
+    for s, (d, q) in enumerate(zip(day_of, query_of, strict=True)):
+        rows = sorted(((-tr, -pops[d][i], i, tr) for qq, i, tr in matches if qq == q))[:cap]
+        best = max((r[3] for r in rows), default=0.0)
+        by_pop = sorted(rows, key=lambda r: (r[1], r[2]))
+        by_id = sorted(rows, key=lambda r: r[2])
+        for r in rows:
+            out["search"].append(s)
+            out["items"].append(r[2])
+            out["text"].append(r[3] / best if best > 0 else 0.0)
+            out["popularity"].append(-r[1])
+            out["tiebreak"].append(by_pop.index(r))
+            out["idorder"].append(by_id.index(r))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def test_candidates_per_distinct_query_equal_a_search_by_search_pick() -> None:
+    rng = np.random.default_rng(3)
+    n_items, n_queries, days = 40, 6, 3
+    matches = []
+    for q in range(n_queries):
+        hit = np.sort(rng.choice(n_items, size=int(rng.integers(0, 25)), replace=False))
+        tr = rng.choice([0.1, 0.2, 0.3, 0.6], size=len(hit))  # many ties at the cut
+        matches += [(q, int(i), float(t)) for i, t in zip(hit, tr, strict=True)]
+    pops = [rng.choice([0.0, 0.25, 0.5, 1.0], size=n_items) for _ in range(days)]
+    day_of = rng.integers(0, days, size=30)
+    query_of = rng.integers(0, n_queries, size=30)
+    q_ids, m_idx, m_tr = (np.array(c) for c in zip(*matches, strict=True))
+    got = search._candidates(day_of, query_of, q_ids, m_idx, m_tr, pops, cap=7)
+    want = naive_candidates(day_of, query_of, matches, pops, cap=7)
+    for key, values in want.items():
+        assert got[key].tolist() == values.tolist(), key
+    empty = search._candidates(np.zeros(0, int), np.zeros(0, int), q_ids, m_idx, m_tr, pops, cap=7)
+    assert all(len(v) == 0 for v in empty.values())

@@ -1,14 +1,13 @@
--- Each replayed search's candidates exactly as search.run picks them: the best `cap` text matches by
--- ts_rank, then popularity, then item_id.
-SELECT s.search_id, c.item_id, c.tr, c.popularity
-FROM search_eval_queries s
+-- Per distinct replayed word list, every text match that can be among search.run's `cap` candidates on any
+-- day: the best `cap` by ts_rank with ties at the cut (which popularity, a per-day figure, then orders; the
+-- replay applies that cut per searched day). ts_rank is computed once per word list, not once per search.
+SELECT q.query_id, c.idx, c.tr
+FROM search_eval_queries q
 CROSS JOIN LATERAL (
-    SELECT i.item_id, ts_rank(i.doc, search.query(search.tokens(s.q)))::double precision AS tr,
-           coalesce(p.popularity, 0)::double precision AS popularity
+    SELECT i.idx, ts_rank(i.doc, q.tsq)::double precision AS tr
     FROM search_eval_items i
-    LEFT JOIN search_eval_popularity p ON p.day = s.day AND p.item_id = i.item_id
-    WHERE i.doc @@ search.query(search.tokens(s.q)) AND cardinality(search.tokens(s.q)) > 0
-    ORDER BY tr DESC, popularity DESC, i.item_id
-    LIMIT %(cap)s
+    WHERE cardinality(q.tokens) > 0 AND i.doc @@ q.tsq
+    ORDER BY tr DESC
+    FETCH FIRST %(cap)s ROWS WITH TIES
 ) c
-ORDER BY s.search_id, c.tr DESC, c.popularity DESC, c.item_id;
+ORDER BY q.query_id, c.idx;
