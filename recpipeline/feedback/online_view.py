@@ -53,7 +53,9 @@ def online_view(cur, ds: date, k: int = 10, days: int = 14) -> dict | None:
     groups: dict[tuple, dict[str, float]] = {}
     for _ds, publish_id, model_id, source, grp, metric, mk, value, _n in metrics:
         if metric in SHOWN_METRICS and (metric != "ctr" or mk == k):
-            groups.setdefault((grp, source, model_id, publish_id), {})[metric] = value
+            groups.setdefault((grp, source, model_id, publish_id), {})[metric] = (
+                int(value) if metric == "impressions" else value
+            )
     lift_names = (
         "metric",
         "k",
