@@ -337,11 +337,22 @@ def load_replay(
     )
 
 
+def _searchers_sequences(url: str, ds: date, users: list[str]) -> features.Sequences:
+    """features.user_sequences of `ds` for the replayed searches' users only (not every user of the day)."""
+    with db.connect(url) as conn, conn.cursor() as cur:
+        rows = db.fetch_all(cur, "search_eval_sequences", {"ds": ds, "users": users})
+    return features.Sequences(
+        user_ids=[r[0] for r in rows],
+        items=[np.asarray(r[1], dtype=np.int32) for r in rows],
+        events=[np.asarray(r[2], dtype=np.int32) for r in rows],
+        ts=[np.asarray(r[3], dtype=np.int64) for r in rows],
+    )
+
+
 def _user_vectors(url: str, ds: date, model, searches: list[tuple]) -> list[np.ndarray | None]:
     """Per search, the user's unit vector from their interactions before the searched day (None: no history)."""
-    users = {r[2] for r in searches}
-    seqs = features.load_sequences(url, ds)
-    keep = [i for i, u in enumerate(seqs.user_ids) if u in users]
+    seqs = _searchers_sequences(url, ds, sorted({r[2] for r in searches}))
+    keep = range(len(seqs.user_ids))
     out: list[np.ndarray | None] = [None] * len(searches)
     for day in sorted({r[0] for r in searches}):
         cutoff = day_start_epoch(day)
@@ -405,13 +416,86 @@ def mrr(ranks: np.ndarray, k: int = K) -> float:
     return float(per_search_metrics(ranks, k)[:, 0].mean()) if len(ranks) else 0.0
 
 
+class _FitGrid:
+    """MRR@10 of the text+popularity and personalised rankings of a replay for any weights in [0, top], exactly
+    as click_ranks computes them, on the few candidates that decide a rank inside the top 10.
+
+    A candidate's lead over its search's click, text + w_cos * cos + w_pop * popularity minus the click's, is
+    linear in the weights, so over the box it is largest and smallest at corners (cold users' cosine counts 0:
+    text + w_pop_cold * popularity is the w_cos = 0 edge). A candidate behind the click at every corner (by more
+    than rounding) never counts, one ahead at every corner always does; a search with 10 sure leaders scores 0
+    for every weight. Only the others are scored per weight, with click_ranks' own arithmetic."""
+
+    def __init__(self, replay: Replay, top: float = max(GRID)):
+        self.n = replay.n
+        is_clicked = replay.item_ids == replay.clicked[replay.search]
+        at = np.flatnonzero(is_clicked)
+        found = np.zeros(replay.n, dtype=bool)
+        found[replay.search[at]] = True
+        cos = np.nan_to_num(replay.cos)
+        click = {
+            name: np.zeros(replay.n, dtype=values.dtype)
+            for name, values in (("text", replay.text), ("cos", cos), ("pop", replay.popularity))
+        }
+        click["tie"] = np.zeros(replay.n, dtype=np.int64)
+        click["text"][replay.search[at]] = replay.text[at]
+        click["cos"][replay.search[at]] = cos[at]
+        click["pop"][replay.search[at]] = replay.popularity[at]
+        click["tie"][replay.search[at]] = replay.tiebreak[at]
+        s = replay.search
+        d_text = replay.text - click["text"][s]
+        d_cos = top * (cos - click["cos"][s])
+        d_pop = top * (replay.popularity - click["pop"][s])
+        best = d_text + np.maximum(d_cos, 0.0) + np.maximum(d_pop, 0.0)
+        worst = d_text + np.minimum(d_cos, 0.0) + np.minimum(d_pop, 0.0)
+        eps = 1e-9
+        rival = found[s] & ~is_clicked
+        sure = rival & (worst > eps)
+        self.sure = np.bincount(s[sure], minlength=replay.n)
+        live = found & (self.sure < K)  # searches whose rank can be inside the top K for some weights
+        rows = rival & ~sure & (best > -eps) & live[s]
+        self.live = live
+        self.search = s[rows]
+        self.cold = np.isnan(replay.cos[rows])
+        self.text, self.cos, self.pop, self.tie = (
+            replay.text[rows],
+            cos[rows],
+            replay.popularity[rows],
+            replay.tiebreak[rows],
+        )
+        self.c_text, self.c_cos, self.c_pop, self.c_tie = (click[k][self.search] for k in ("text", "cos", "pop", "tie"))
+
+    def mrr(self, method: str, blend: Blend) -> float:
+        """MRR@10 of `method` (PERSONALISED or TEXT_POP) under `blend`, as mrr(click_ranks(replay, ...))."""
+        if not self.n:
+            return 0.0
+        cold = self.cold | (method == TEXT_POP)
+        row = np.where(
+            cold,
+            self.text + blend.w_pop_cold * self.pop,
+            self.text + blend.w_cos * self.cos + blend.w_pop * self.pop,
+        )
+        clicked = np.where(
+            cold,
+            self.c_text + blend.w_pop_cold * self.c_pop,
+            self.c_text + blend.w_cos * self.c_cos + blend.w_pop * self.c_pop,
+        )
+        ahead = (row > clicked) | ((row == clicked) & (self.tie < self.c_tie))
+        ranks = 1 + self.sure + np.bincount(self.search[ahead], minlength=self.n)
+        inside = self.live & (ranks <= K)
+        rr = np.zeros(self.n)
+        rr[inside] = 1.0 / ranks[inside]
+        return float(rr.mean())  # as per_search_metrics averages, so equal ranks give equal floats
+
+
 def fit_blend(replay: Replay) -> tuple[Blend, dict[str, float]]:
     """Grid-search the weights maximising MRR@10 on `replay`: (w_cos, w_pop) for users with a vector, w_pop_cold
     for text+popularity; ties go to the smaller weights. Returns the blend and the MRR@10 of each method."""
-    best_cold = max(GRID, key=lambda w: (mrr(click_ranks(replay, TEXT_POP, Blend(0.0, 0.0, w))), -w))
+    grid = _FitGrid(replay)
+    best_cold = max(GRID, key=lambda w: (grid.mrr(TEXT_POP, Blend(0.0, 0.0, w)), -w))
     best = max(
         itertools.product(GRID, GRID),
-        key=lambda wc_wp: (mrr(click_ranks(replay, PERSONALISED, Blend(*wc_wp, best_cold))), -sum(wc_wp)),
+        key=lambda wc_wp: (grid.mrr(PERSONALISED, Blend(*wc_wp, best_cold)), -sum(wc_wp)),
     )
     blend = Blend(best[0], best[1], best_cold)
     scores = {method: mrr(click_ranks(replay, method, blend)) for method in METHODS}

@@ -95,3 +95,38 @@ def test_candidates_per_distinct_query_equal_a_search_by_search_pick() -> None:
         assert got[key].tolist() == values.tolist(), key
     empty = search._candidates(np.zeros(0, int), np.zeros(0, int), q_ids, m_idx, m_tr, pops, cap=7)
     assert all(len(v) == 0 for v in empty.values())
+
+
+def random_replay(seed: int, searches: int = 40, per: int = 30) -> search.Replay:
+    """Searches with coarse (tie-rich) text, popularity and cosine; some users cold, some clicks not candidates."""
+    rng = np.random.default_rng(seed)
+    searched = np.repeat(np.arange(searches), per)
+    items = np.tile(np.arange(per), searches)
+    popularity = rng.choice([0.0, 0.1, 0.5, 1.0], size=len(items))
+    cos = rng.choice([-0.5, 0.0, 0.2, 0.9], size=len(items))
+    cos[np.isin(searched, rng.choice(searches, size=searches // 4, replace=False))] = np.nan
+    return search.Replay(
+        day=np.full(searches, "2030-01-01", dtype="datetime64[D]"),
+        user_ids=[f"u{i}" for i in range(searches)],
+        clicked=rng.integers(0, per + 3, size=searches),  # beyond `per`: not a candidate
+        search=searched,
+        item_ids=items,
+        text=rng.choice([0.25, 0.5, 1.0], size=len(items)),
+        popularity=popularity,
+        cos=cos,
+        tiebreak=search._ranks_inside(searched, [items, -popularity]),
+        idorder=search._ranks_inside(searched, [items]),
+    )
+
+
+def test_fit_grid_scores_every_weight_as_click_ranks() -> None:
+    for seed in range(3):
+        full = random_replay(seed)
+        grid = search._FitGrid(full)
+        assert len(grid.search) < len(full.search)
+        for w_cos in search.GRID:
+            for w_pop in search.GRID:
+                blend = search.Blend(w_cos, w_pop, w_pop)
+                for method in (search.PERSONALISED, search.TEXT_POP):
+                    want = search.mrr(search.click_ranks(full, method, blend))
+                    assert grid.mrr(method, blend) == want, (seed, blend, method)
