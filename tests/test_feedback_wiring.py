@@ -144,6 +144,8 @@ def test_the_report_and_the_overview_page_show_what_shoppers_did(looped):
     page = overview.overview(url, day)
     view = page["detail"]["online"]
     assert {g["grp"] for g in view["groups"]} == {"treatment", "holdout"}
+    # the holdout is shown trending by contract: its impressions never count for the model's lists
+    assert {g["source"] for g in view["groups"] if g["grp"] == "holdout"} == {"trending", "all"}
     assert [h["ds"] for h in view["history"]] == [r["ds"] for r in reversed(results)]
     from recpipeline.ui.web import DAG_ID, PAGES, Viewer
 

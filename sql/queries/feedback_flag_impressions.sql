@@ -1,8 +1,9 @@
 -- Validate the day's landed impressions: one row per landed row with every reason that applies.
 -- Duplicates: the first row (by load, line) of a (request_id, position) or (request_id, item_id) is kept; an
 -- exact copy of a kept row is duplicate_row, any other reuse duplicate_impression. The list's source and model
--- come from the publish: the published row of that user and item (model | trending), else trending (a holdout
--- or fallback list); the group is the user's hashed holdout bucket. Creates temp table feedback_impressions_flagged.
+-- come from the publish: the published row of that user and item (model | trending), else trending (a fallback
+-- list); the group is the user's hashed holdout bucket, and a holdout user's list is trending by contract (an
+-- item that is also in their unseen model list is not credited to the model). Creates temp table feedback_impressions_flagged.
 CREATE TEMP TABLE feedback_impressions_flagged ON COMMIT DROP AS
 WITH src AS (
     SELECT r.*,
@@ -62,7 +63,8 @@ WITH src AS (
     FROM ranked
 )
 SELECT f.*,
-       coalesce(res.source, 'trending') AS source,
+       CASE WHEN clean.holdout_bucket(f.user_id_n) < %(holdout_pct)s THEN 'trending'
+            ELSE coalesce(res.source, 'trending') END AS source,
        CASE WHEN clean.holdout_bucket(f.user_id_n) < %(holdout_pct)s THEN 'holdout' ELSE 'treatment' END AS grp
 FROM flagged f
 LEFT JOIN LATERAL (
