@@ -248,11 +248,13 @@ def user_sequences(cur: psycopg2.extensions.cursor, live: Live, users: list[str]
 
 def score_users(url: str, live: Live, seqs: features.Sequences, settings: Settings) -> publish.ShardRows:
     """The users' Top-N rows exactly as the daily score stage computes them (shard_scoring.score_shard)."""
+    from recpipeline.feedback.dismissals import dismissed
     from recpipeline.model.daily import load_for_day
     from recpipeline.shard_scoring import model_rows
 
     model, items, item_vecs = load_for_day(url, live.ds, live.artifact)
-    rows, _ = model_rows(model, items, item_vecs, seqs, settings, live.ds, live.publish_id, 0, live.model_id)
+    blocked = dismissed(url, live.ds, settings)  # the same dismissals the daily score of live.ds left out
+    rows, _ = model_rows(model, items, item_vecs, seqs, settings, live.ds, live.publish_id, 0, live.model_id, blocked)
     return rows
 
 
