@@ -53,6 +53,11 @@ def pg_url(server_url: str) -> Iterator[str]:
 @pytest.fixture
 def fresh_db(pg_url: str) -> str:
     """The session database with every data table emptied (schema kept)."""
+    return emptied(pg_url)
+
+
+def emptied(pg_url: str) -> str:
+    """Empty every data table of the session database (schema kept); its URL. Module fixtures call it too."""
     with db.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables WHERE schemaname = ANY(%s)",

@@ -14,6 +14,7 @@ from recpipeline import db, publish, tasks
 from recpipeline.config import load_settings
 from recpipeline.feedback.simulate import simulate
 from recpipeline.model.artifact import TrainedModel
+from tests.conftest import emptied
 
 pytestmark = pytest.mark.slow  # a closed-loop simulation through the daily stages (about a minute)
 
@@ -21,17 +22,7 @@ pytestmark = pytest.mark.slow  # a closed-loop simulation through the daily stag
 @pytest.fixture(scope="module")
 def looped(tmp_path_factory, pg_url):
     """Four organic days (the last one publishes), then two closed-loop days, through the daily stages."""
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    name = "recpipeline_test_feedback_wiring"
-    conn = psycopg2.connect(pg_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    url = emptied(pg_url)
     settings = load_settings(
         {
             "database_url": url,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from recpipeline import db
 from recpipeline.feedback.groups import HOLDOUT, TREATMENT
-from recpipeline.feedback.online_view import fmt_ratio
+from recpipeline.feedback.online_view import LIFT_COLUMNS, fmt_ratio
 
 log = logging.getLogger(__name__)
 CTR_KS = (5, 10, 20)
@@ -121,18 +121,7 @@ def online_metrics_day(url: str, ds: date) -> dict[str, float | None]:
             db.copy_in(
                 cur,
                 "eval.online_lift",
-                (
-                    "ds",
-                    "metric",
-                    "k",
-                    "treatment",
-                    "holdout",
-                    "lift",
-                    "ci_low",
-                    "ci_high",
-                    "users_treatment",
-                    "users_holdout",
-                ),
+                ("ds", *LIFT_COLUMNS),
                 [
                     (
                         ds,

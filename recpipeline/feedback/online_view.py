@@ -33,6 +33,8 @@ def report_lines(url: str, ds: date) -> list[str]:
     return lines
 
 
+# eval.online_lift's columns after ds (feedback_lift_for_day selects them in this order)
+LIFT_COLUMNS = ("metric", "k", "treatment", "holdout", "lift", "ci_low", "ci_high", "users_treatment", "users_holdout")
 SHOWN_METRICS = (
     "impressions",
     "ctr",
@@ -56,17 +58,6 @@ def online_view(cur, ds: date, k: int = 10, days: int = 14) -> dict | None:
             groups.setdefault((grp, source, model_id, publish_id), {})[metric] = (
                 int(value) if metric == "impressions" else value
             )
-    lift_names = (
-        "metric",
-        "k",
-        "treatment",
-        "holdout",
-        "lift",
-        "ci_low",
-        "ci_high",
-        "users_treatment",
-        "users_holdout",
-    )
     history_names = ("ds", "treatment", "holdout", "lift", "ci_low", "ci_high", "users_treatment", "users_holdout")
     return {
         "ds": ds,
@@ -78,7 +69,7 @@ def online_view(cur, ds: date, k: int = 10, days: int = 14) -> dict | None:
             )
         ],
         "lifts": [
-            dict(zip(lift_names, r, strict=True)) for r in db.fetch_all(cur, "feedback_lift_for_day", {"ds": ds})
+            dict(zip(LIFT_COLUMNS, r, strict=True)) for r in db.fetch_all(cur, "feedback_lift_for_day", {"ds": ds})
         ],
         "history": [
             dict(zip(history_names, r, strict=True))
