@@ -94,3 +94,40 @@ def test_training_is_deterministic_for_a_seed():
     np.testing.assert_array_equal(first.item_vectors(), second.item_vectors())
     np.testing.assert_array_equal(first.user_vectors(seqs, events), second.user_vectors(seqs, events))
     assert all(r["sequences_per_second"] > 0 and r["train_seconds"] > 0 for r in first.history)
+
+
+def test_last_item_sits_at_the_same_position_however_long_the_history():
+    """Recency positions: the last real item is at position 0 in a validation history and in the test history
+    one item longer (counted from the first item, the test's last item would sit one position further on)."""
+    from recpipeline.model.towers import positions
+
+    valid = np.array([[0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], dtype=bool)
+    got = np.asarray(positions(valid, L))
+    np.testing.assert_array_equal(got[:, -1], [0, 0, 0])
+    np.testing.assert_array_equal(got[1, 2:], [3, 2, 1, 0])
+    np.testing.assert_array_equal(np.asarray(positions(valid, 3))[2], [2, 2, 2, 2, 1, 0])  # clipped at L - 1
+    np.testing.assert_array_equal(np.asarray(positions(valid, L, from_end=False))[1, 2:], [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("recency", [True, False])
+def test_numpy_reads_positions_as_keras(recency: bool):
+    """The user state of the last item moves with its position row (0 with recency, n - 1 without), in both."""
+    p = params(recency_positions=recency)
+    engine, numpy_net, table = nets(p, seed=5)
+    ids, events = batch(seed=6)
+    keras = keras_states(engine, ids, events, table)[:, -1]
+    assert np.abs(keras - numpy_net.attention_states(ids, events, table, 1)[:, -1]).max() < TOL
+    weights = engine.get_weights()
+    names = engine.weight_names()
+    at = names.index("position/embeddings")
+    lengths = (ids > 0).sum(axis=1)
+    row = 0 if recency else int(lengths[-1]) - 1  # the longest user's last item
+    weights[at] = weights[at].copy()
+    weights[at][row] += np.linspace(-2.0, 2.0, weights[at].shape[1], dtype=np.float32)  # not a constant: LN removes it
+    engine.set_weights(weights)
+    moved = keras_states(engine, ids, events, table)[:, -1]
+    assert np.abs(moved[-1] - keras[-1]).max() > 1e-3
+    if recency:  # every user's last item reads row 0
+        assert (np.abs(moved - keras).max(axis=1) > 1e-3).all()
+    shifted = NumpyNet.from_weights(p, N_ITEMS, VOCAB, weights, names)
+    assert np.abs(moved - shifted.attention_states(ids, events, table, 1)[:, -1]).max() < TOL

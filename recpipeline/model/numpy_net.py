@@ -8,7 +8,7 @@ over time steps. tests/test_numpy_inference.py holds it to Keras within 1e-5.
 Item tower  v_i = warm_i * E_id[min(i, n_items)] + sum_t [0 < tok_it < V] E_tok[tok_it] / max(#valid tokens, 1)
 User tower  x_t = V[s_t] + E_event[e_t];  h_t = RNN layers (masked: a padding step keeps the state);
             u = W h_L + b (+ V[s_L] if residual);  user vector = u / max(|u|, eps)
-SASRec      x_t = V[s_t] + E_event[e_t] + P[p_t] (p_t: position counted from the first real item); pre-LN causal
+SASRec      x_t = V[s_t] + E_event[e_t] + P[p_t] (p_t: position counted back from the last real item); pre-LN causal
             self-attention blocks (equations in `towers`), only the last query computed in the last block;
             u = W LN_f(h_L) + b (+ V[s_L] if residual)
 """
@@ -287,6 +287,7 @@ class NumpyNet:
     position_embedding: np.ndarray | None = None  # sasrec: (seq_len, d)
     blocks: tuple[AttentionBlock, ...] = ()  # sasrec: self-attention blocks (then `layers` is empty)
     final_norm: tuple[np.ndarray, np.ndarray] | None = None  # sasrec: (gamma, beta) of LN_f
+    recency_positions: bool = True  # sasrec: positions count back from the last real item (ModelParams)
 
     @classmethod
     def from_weights(
@@ -337,6 +338,7 @@ class NumpyNet:
             position_embedding=w.get("position/embeddings"),
             blocks=tuple(blocks),
             final_norm=final_norm,
+            recency_positions=params.recency_positions,
         )
 
     def raw_table(self, tokens: np.ndarray, warm: np.ndarray) -> np.ndarray:
@@ -410,13 +412,15 @@ class NumpyNet:
     def attention_states(self, ids: np.ndarray, events: np.ndarray, table: np.ndarray, queries: int) -> np.ndarray:
         """(B, queries, d) unnormalised SASRec user states at the last `queries` positions of ids (B, L).
 
-        x_t = V[s_t] + E_event[e_t] + P[min(#real items up to t - 1, P - 1)]; every block but the last over all
+        x_t = V[s_t] + E_event[e_t] + P[p_t], p_t = min(#real items from t on - 1, P - 1) (recency_positions, else
+        #real items up to t - 1); every block but the last over all
         positions, the last block for the last `queries` queries only (a later position never changes an
         earlier one). As `TwoTowerNet.user_states` at those positions.
         """
         valid = ids > 0
         assert self.position_embedding is not None and self.final_norm is not None
-        where = np.clip(np.cumsum(valid, axis=1) - 1, 0, len(self.position_embedding) - 1)
+        counted = np.cumsum(valid[:, ::-1], axis=1)[:, ::-1] if self.recency_positions else np.cumsum(valid, axis=1)
+        where = np.clip(counted - 1, 0, len(self.position_embedding) - 1)
         x = table[ids] + self.position_embedding[where]
         if self.event_embedding is not None:
             x = x + self.event_embedding[events]
