@@ -187,7 +187,14 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         item_counts(split.train_sequences, items.n_items),
     )
     print(f"features: {len(seqs.user_ids):,} users, {items.n_items:,} items; model {params.to_dict()}", flush=True)
-    model = train(data, params, validation=split.validation, log=lambda m: print(m, flush=True))
+    model = train(
+        data,
+        params,
+        validation=split.validation,
+        log=lambda m: print(m, flush=True),
+        budget_seconds=args.budget_seconds,
+        budget_sampled=False,
+    )
 
     ks = (10, 20)
     hist, hist_events, targets = split.test  # read once, after training
@@ -227,6 +234,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--format", default="seqfile", choices=sorted(sources.FORMATS))
     ap.add_argument("--cell", default="gru", choices=list(CELLS))
     ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=0.0,
+        help="bound training's wall clock (0 = none); full softmax still; the best validated weights are kept",
+    )
     ap.add_argument("--database-url", help="server to create the scratch database on (default: the configured one)")
     ap.add_argument("--scratch-db", default=SCRATCH_DB, help="name of the scratch database (dropped and recreated)")
     ap.add_argument(
