@@ -1,12 +1,13 @@
 """Personalised search: a published day's search index, its learned blend weight, and its offline evaluation.
 
-`recs.search(user_id, query, n)` (sql/migrations/011_search.sql) takes the best text matches of the live day's
-catalogue and ranks them by text + w_cos * cosine(user vector, item vector) + w_pop * popularity (users without
-a vector: text + w_pop_cold * popularity). `publish_search_index` builds the day's index under its publish_id
-before the swap, so a search sees the old day or the new one, never a mixture. `evaluate_search` fits the
-weights on the validation days' logged searches (query -> clicked item), stores them with the model
-(models.search_blend), and judges personalised, text+popularity and text-only ranking on the day's searches
-(MRR@10 and NDCG@10 of the clicked item, methods `search_*` in eval.metrics).
+`recs.search(user_id, query, n)` (sql/migrations/011_search.sql, 015_search_speed.sql) takes the best text
+matches of the live day's catalogue (kept with the index for the shop's frequent queries) and ranks them by
+text + w_cos * cosine(user vector, item vector) + w_pop * popularity (users without a vector: text + w_pop_cold
+* popularity). `publish_search_index` builds the day's index under its publish_id before the swap, so a search
+sees the old day or the new one, never a mixture. `evaluate_search` fits the weights on the validation days'
+logged searches (query -> clicked item), stores them with the model (models.search_blend), and judges
+personalised, text+popularity and text-only ranking on the day's searches (MRR@10 and NDCG@10 of the clicked
+item, methods `search_*` in eval.metrics).
 """
 
 from __future__ import annotations
@@ -111,17 +112,20 @@ def publish_search_index(url: str, ds: date, publish_id: int, model_id: str) -> 
             },
         )
         items, users, queries = cur.fetchone()
+        db.execute(cur, "search_build_cache", {"publish_id": publish_id})
+        cached = cur.rowcount
         db.execute(cur, "search_analyze", {"publish_id": publish_id})
     seconds = time.perf_counter() - started
     log.info(
-        "search index %s publish_id %d: %d items, %d user vectors (%s), %d queries; blend w_cos %.2f w_pop %.2f "
-        "w_pop_cold %.2f from %s; %d superseded indexes dropped; %.1fs",
+        "search index %s publish_id %d: %d items, %d user vectors (%s), %d queries (%d with their candidates kept); "
+        "blend w_cos %.2f w_pop %.2f w_pop_cold %.2f from %s; %d superseded indexes dropped; %.1fs",
         ds,
         publish_id,
         items,
         users,
         kind,
         queries,
+        cached,
         blend.w_cos,
         blend.w_pop,
         blend.w_pop_cold,
@@ -129,7 +133,14 @@ def publish_search_index(url: str, ds: date, publish_id: int, model_id: str) -> 
         dropped,
         seconds,
     )
-    return {"items": int(items), "users": int(users), "queries": int(queries), "vectors": kind, "blend_from": source}
+    return {
+        "items": int(items),
+        "users": int(users),
+        "queries": int(queries),
+        "cached": int(cached),
+        "vectors": kind,
+        "blend_from": source,
+    }
 
 
 @dataclass

@@ -292,3 +292,20 @@ def test_search_during_publish_sees_one_day(shop: str) -> None:
         (day,) = day_set
         assert order == (expected[shape[day]] if day in shape else expected["A"]), (day, order)
     assert {next(iter(d)) for _, d in seen} >= {days[-1]}
+
+
+def test_kept_candidates_of_frequent_queries_give_the_same_rows(shop: str) -> None:
+    """The index keeps the candidates of the log's queries (migration 015); a search with the same words reads
+    them, any other ranks every match: both give the same rows, for every user kind and both functions."""
+    kept = dict(run(shop, "SELECT query, cardinality(cand_items) FROM search.queries"))
+    assert kept == {"running shoes": 4, "dance shoes": 4, "shoes": 4}
+    reader = reader_url(shop)
+    calls = [
+        ("SELECT * FROM recs.search(%s, %s, 10)", (user, query))
+        for user in ("runner", "dancer", "nobody")
+        for query in ("shoes", "Running  SHOES!", "dance shoes", "swift shoes")
+    ] + [("SELECT * FROM recs.search_text(%s, 10)", (q,)) for q in ("shoes", "dance shoes")]
+    with_kept = [run(reader, sql, params) for sql, params in calls]
+    with db.connect(shop) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE search.queries SET cand_items = NULL, cand_tr = NULL")
+    assert [run(reader, sql, params) for sql, params in calls] == with_kept
