@@ -538,6 +538,8 @@ def evaluate_search(
     loaded = time.perf_counter() - started
     on_day = replay.day == np.datetime64(ds, "D")
     fit, test = replay.subset(~on_day), replay.subset(on_day)
+    candidates = len(replay.search)
+    del replay  # the two subsets are copies: keep the peak at one replay's size
     if fit.n:
         blend, fitted = fit_blend(fit)
     else:
@@ -571,7 +573,7 @@ def evaluate_search(
         test_cap,
         fit_cap,
         searches,
-        len(replay.search),
+        candidates,
         time.perf_counter() - started,
         loaded,
     )
