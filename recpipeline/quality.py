@@ -103,11 +103,13 @@ def _written(cur, name: str, params: dict) -> int:
     return cur.rowcount
 
 
-def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
-    """Validate raw rows of `ds` into clean/dq in one transaction; raise DataQualityError on `error` checks."""
+def event_rule_params(ds: date, settings: Settings, catalogue_ds: date | None) -> dict:
+    """The bound parameters of the row rules (dq_flag_events.sql and the item rules) for day `ds`, events checked
+    against the catalogue of `catalogue_ds`; the daily run and the refresh bind the same values."""
     day_start, day_end = day_bounds(ds)
-    params = {
+    return {
         "ds": ds,
+        "catalogue_ds": catalogue_ds,
         "day_start": day_start,
         "day_end": day_end,
         "lateness_hours": settings.max_lateness_hours,
@@ -119,6 +121,11 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
         "event_types": list(EVENT_TYPES),
         "item_events": list(ITEM_EVENTS),
     }
+
+
+def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
+    """Validate raw rows of `ds` into clean/dq in one transaction; raise DataQualityError on `error` checks."""
+    params = event_rule_params(ds, settings, catalogue_ds=ds)  # the day's snapshot (carried forward if none landed)
     with db.connect(url) as conn, conn.cursor() as cur:
         cur.execute("SET LOCAL work_mem = '256MB'")  # the duplicate window sorts the whole day in memory
         db.execute(cur, "dq_clear_day", params)
@@ -133,6 +140,7 @@ def validate_day(url: str, ds: date, settings: Settings) -> DayReport:
             log.info("no catalogue landed for %s: carried forward %d items from the last snapshot", ds, cur.rowcount)
         db.execute(cur, "dq_analyze_items")  # the event flagging reads the snapshot just written
 
+        db.execute(cur, "dq_event_candidates_day", params)
         db.execute(cur, "dq_flag_events", params)
         landed["events"], accepted_unknown = db.fetch_all(cur, "dq_event_stats")[0]
         accepted["events"] = _written(cur, "dq_accept_events", params)

@@ -9,7 +9,8 @@ refresh takes the same events again):
    as one load of the landing day, and every micro-batch file not taken before under
    `<landing>/<day>/microbatch/events*.csv|parquet` for the days after the live day, through the canonical
    adapter of the daily ingest (the same door rules);
-3. validate them with the daily rules and reason codes (sql/queries/refresh_flag_events.sql) into
+3. validate them with the daily rules and reason codes (sql/queries/dq_flag_events.sql over the candidates of
+   refresh_event_candidates.sql) into
    clean.events / dq.rejects (the daily run of the day validates all its raw rows again later);
 4. re-encode each user with accepted item events from their full sequence (features.user_sequences of the
    live day + the events accepted since) with the live model's numpy forward pass, score against the live
@@ -34,7 +35,6 @@ import psycopg2.extensions
 
 from recpipeline import db, features, publish, quality
 from recpipeline.config import Settings
-from recpipeline.days import day_bounds
 from recpipeline.events import EVENT_TYPES, ITEM_EVENTS
 
 log = logging.getLogger(__name__)
@@ -165,30 +165,14 @@ def take_files(
     return out
 
 
-def validation_params(ds: date, settings: Settings) -> dict:
-    """The bound parameters of the daily event rules (as quality.validate_day binds them) for day `ds`."""
-    day_start, day_end = day_bounds(ds)
-    return {
-        "ds": ds,
-        "day_start": day_start,
-        "day_end": day_end,
-        "lateness_hours": settings.max_lateness_hours,
-        "earliest": day_bounds(quality.EARLIEST_DAY)[0],
-        "max_price": quality.MAX_PRICE,
-        "max_id_len": quality.MAX_ID_LEN,
-        "max_text_len": quality.MAX_TEXT_LEN,
-        "reject_unknown_items": settings.unknown_items == "reject",
-        "event_types": list(EVENT_TYPES),
-        "item_events": list(ITEM_EVENTS),
-    }
-
-
 def validate_loads(
     cur: psycopg2.extensions.cursor, ds: date, load_ids: list[int], settings: Settings
 ) -> tuple[int, int, set[str]]:
     """Flag the loads' rows with the daily rules, write clean.events / dq.rejects; (accepted, rejected, users)."""
-    params = {**validation_params(ds, settings), "load_ids": load_ids}
-    db.execute(cur, "refresh_flag_events", params)
+    catalogue_ds = db.fetch_all(cur, "refresh_catalogue_day", {"ds": ds})[0][0]
+    params = {**quality.event_rule_params(ds, settings, catalogue_ds), "load_ids": load_ids}
+    db.execute(cur, "refresh_event_candidates", params)
+    db.execute(cur, "dq_flag_events", params)
     db.execute(cur, "refresh_flagged_stats")
     landed, accepted, rejected, users = cur.fetchone()
     db.execute(cur, "dq_accept_events", params)

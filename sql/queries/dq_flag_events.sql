@@ -1,8 +1,11 @@
--- Validate the day's landed events: one row per landed row with every reason that applies.
--- Duplicates: the first occurrence (by load, line) is kept; exact copies of it are duplicate_row, other rows
--- reusing its event_id are duplicate_event_id (kept_load_id / kept_line_no name the kept row). Defects found
--- at the door (raw.events.defects: invalid_utf8, nul_byte, too_long, unbalanced_quote) come first. Control
--- characters (C0, DEL, C1) are refused in every field; query text may hold tabs and line breaks.
+-- The event row rules, the one copy the daily run and the refresh share: one row per candidate of the temp
+-- view dq_event_candidates (raw.events columns + in_batch; dq_event_candidates_day.sql for the daily run,
+-- refresh_event_candidates.sql for a refresh) with every reason that applies; rows with in_batch = false only
+-- decide which row of an event_id was first. Duplicates: the first occurrence (by load, line) is kept; exact
+-- copies of it are duplicate_row, other rows reusing its event_id are duplicate_event_id (kept_load_id /
+-- kept_line_no name the kept row). Defects found at the door (raw.events.defects: invalid_utf8, nul_byte,
+-- too_long, unbalanced_quote) come first. Control characters (C0, DEL, C1) are refused in every field; query
+-- text may hold tabs and line breaks. unknown_item: not in the catalogue of %(catalogue_ds)s.
 -- Creates temp table dq_events_flagged (dropped at commit). Statistics of clean.items are fresh (dq_analyze_items).
 CREATE TEMP TABLE dq_events_flagged ON COMMIT DROP AS
 WITH src AS (
@@ -13,8 +16,7 @@ WITH src AS (
            lower(nullif(btrim(r.event_type), '')) AS event_type_n,
            dq.try_timestamptz(r.ts) AS ts_n,
            dq.try_float(r.value) AS value_n
-    FROM raw.events r
-    WHERE r.ds = %(ds)s
+    FROM pg_temp.dq_event_candidates r
 ), ranked AS (
     -- one sort: rank within the event_id, and whether the row is a verbatim copy of the first occurrence
     SELECT s.*,
@@ -27,7 +29,7 @@ WITH src AS (
            -- a probe of clean.items' (ds, item_id) key per event (or one hash of the day's items), never a
            -- comparison of every event with every item, whatever the statistics say about the day
            s.item_id_n IS NOT NULL
-               AND NOT EXISTS (SELECT FROM clean.items c WHERE c.ds = %(ds)s AND c.item_id = s.item_id_n)
+               AND NOT EXISTS (SELECT FROM clean.items c WHERE c.ds = %(catalogue_ds)s AND c.item_id = s.item_id_n)
                AS unknown_item
     FROM src s
     WINDOW w AS (PARTITION BY event_id_n ORDER BY load_id, line_no)
@@ -64,4 +66,5 @@ SELECT ranked.*,
            CASE WHEN event_id_n IS NOT NULL AND id_rank > 1 AND same_as_first THEN 'duplicate_row' END,
            CASE WHEN event_id_n IS NOT NULL AND id_rank > 1 AND NOT same_as_first THEN 'duplicate_event_id' END
        ], NULL) AS reasons
-FROM ranked;
+FROM ranked
+WHERE in_batch;
