@@ -111,15 +111,15 @@ def pick_sessions(url: str, live: date, continuation: Path, users: int, seed: in
         cur.execute("SELECT item_id FROM features.items WHERE ds = %s", (live,))
         catalogue = {r[0] for r in cur.fetchall()}
     events = events.sort_values(["ts", "event_id"], kind="stable")
-    on_item = events["event_type"].isin(ITEM_EVENTS) & events["item_id"].isin(catalogue)
-    counts = events[on_item].groupby("user_id").size()
+    events["on_item"] = events["event_type"].isin(ITEM_EVENTS) & events["item_id"].isin(list(catalogue))
+    counts = events[events["on_item"]].groupby("user_id").size()
     eligible = sorted(u for u in counts[counts >= 2].index if u in served)
     chosen = np.random.default_rng(seed).choice(eligible, size=min(users, len(eligible)), replace=False)
     sent, targets = [], {}
     for user, rows in events[events["user_id"].isin(set(chosen))].groupby("user_id", sort=True):
-        item_rows = np.flatnonzero(rows["event_type"].isin(ITEM_EVENTS) & rows["item_id"].isin(catalogue))
+        item_rows = np.flatnonzero(rows["on_item"].to_numpy())  # flagged once for the whole day (not per user)
         cut = item_rows[len(item_rows) // 2]  # the next action: the middle item interaction
-        sent.append(rows.iloc[:cut])
+        sent.append(rows.iloc[:cut].drop(columns="on_item"))
         targets[user] = rows.iloc[cut]["item_id"]
     return pd.concat(sent), targets
 
