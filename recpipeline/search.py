@@ -363,12 +363,12 @@ def _searchers_sequences(url: str, ds: date, users: list[str]) -> features.Seque
 def _user_vectors(url: str, ds: date, model, searches: list[tuple]) -> list[np.ndarray | None]:
     """Per search, the user's unit vector from their interactions before the searched day (None: no history)."""
     seqs = _searchers_sequences(url, ds, sorted({r[2] for r in searches}))
-    keep = range(len(seqs.user_ids))
+    row = {u: i for i, u in enumerate(seqs.user_ids)}
     out: list[np.ndarray | None] = [None] * len(searches)
     for day in sorted({r[0] for r in searches}):
         cutoff = day_start_epoch(day)
         hist, events, ids = [], [], []
-        for i in keep:
+        for i in sorted({row[r[2]] for r in searches if r[0] == day and r[2] in row}):  # that day's searchers
             n = int(np.searchsorted(seqs.ts[i], cutoff, side="left"))
             if n:
                 hist.append(seqs.items[i][:n])
