@@ -293,21 +293,24 @@ def load_replay(
             {"query_id": np.int64, "idx": np.int64, "tr": np.float64},
         )
         days = sorted({r[0] for r in searches})
-        pop_by_day = {}
-        for day in days:
-            p = db.copy_out_frame(
-                cur,
-                "search_eval_popularity",
-                {
-                    "since": day - timedelta(days=POPULARITY_DAYS),
-                    "through": day - timedelta(days=1),
-                    **_event_weights(),
-                },
-                {"idx": np.int64, "popularity": np.float64},
-            )
-            pop = np.zeros(len(catalogue))
-            pop[p["idx"].to_numpy()] = p["popularity"].to_numpy()
-            pop_by_day[day] = pop
+        p = db.copy_out_frame(
+            cur,
+            "search_eval_popularity",
+            {
+                "days": days,
+                "window": POPULARITY_DAYS,
+                "first": min(days, default=ds) - timedelta(days=POPULARITY_DAYS),
+                "last": max(days, default=ds) - timedelta(days=1),
+                **_event_weights(),
+            },
+            {"day": str, "idx": np.int64, "popularity": np.float64},
+        )
+    pop_by_day = {}
+    for day in days:
+        at = (p["day"] == day.isoformat()).to_numpy()
+        pop = np.zeros(len(catalogue))
+        pop[p["idx"].to_numpy()[at]] = p["popularity"].to_numpy()[at]
+        pop_by_day[day] = pop
     day_of = np.array([days.index(r[0]) for r in searches], dtype=np.int64)
     cand = _candidates(
         day_of,
