@@ -96,17 +96,18 @@ def test_training_is_deterministic_for_a_seed():
     assert all(r["sequences_per_second"] > 0 and r["train_seconds"] > 0 for r in first.history)
 
 
-def test_last_item_sits_at_the_same_position_however_long_the_history():
-    """Recency positions: the last real item is at position 0 in a validation history and in the test history
-    one item longer (counted from the first item, the test's last item would sit one position further on)."""
+def test_positions_from_the_first_or_back_from_the_last_item():
+    """Default: counted from the first real item. Recency: the last real item is at position 0 in a validation
+    history and in the test history one item longer."""
     from recpipeline.model.towers import positions
 
     valid = np.array([[0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], dtype=bool)
-    got = np.asarray(positions(valid, L))
+    got = np.asarray(positions(valid, L, from_end=True))
     np.testing.assert_array_equal(got[:, -1], [0, 0, 0])
     np.testing.assert_array_equal(got[1, 2:], [3, 2, 1, 0])
-    np.testing.assert_array_equal(np.asarray(positions(valid, 3))[2], [2, 2, 2, 2, 1, 0])  # clipped at L - 1
-    np.testing.assert_array_equal(np.asarray(positions(valid, L, from_end=False))[1, 2:], [0, 1, 2, 3])
+    np.testing.assert_array_equal(np.asarray(positions(valid, 3, from_end=True))[2], [2, 2, 2, 2, 1, 0])  # clipped
+    np.testing.assert_array_equal(np.asarray(positions(valid, L))[1, 2:], [0, 1, 2, 3])
+    np.testing.assert_array_equal(np.asarray(positions(valid, L))[:, -1], [2, 3, 5])
 
 
 @pytest.mark.parametrize("recency", [True, False])

@@ -8,7 +8,8 @@ over time steps. tests/test_numpy_inference.py holds it to Keras within 1e-5.
 Item tower  v_i = warm_i * E_id[min(i, n_items)] + sum_t [0 < tok_it < V] E_tok[tok_it] / max(#valid tokens, 1)
 User tower  x_t = V[s_t] + E_event[e_t];  h_t = RNN layers (masked: a padding step keeps the state);
             u = W h_L + b (+ V[s_L] if residual);  user vector = u / max(|u|, eps)
-SASRec      x_t = V[s_t] + E_event[e_t] + P[p_t] (p_t: position counted back from the last real item); pre-LN causal
+SASRec      x_t = V[s_t] + E_event[e_t] + P[p_t] (p_t: position counted from the first real item, or back from the
+            last with recency_positions); pre-LN causal
             self-attention blocks (equations in `towers`), only the last query computed in the last block;
             u = W LN_f(h_L) + b (+ V[s_L] if residual)
 """
@@ -287,7 +288,7 @@ class NumpyNet:
     position_embedding: np.ndarray | None = None  # sasrec: (seq_len, d)
     blocks: tuple[AttentionBlock, ...] = ()  # sasrec: self-attention blocks (then `layers` is empty)
     final_norm: tuple[np.ndarray, np.ndarray] | None = None  # sasrec: (gamma, beta) of LN_f
-    recency_positions: bool = True  # sasrec: positions count back from the last real item (ModelParams)
+    recency_positions: bool = False  # sasrec: positions count back from the last real item (ModelParams)
 
     @classmethod
     def from_weights(

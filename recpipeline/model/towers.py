@@ -11,9 +11,9 @@ User tower. x_t = Dropout(V[s_t] + E_event[e_t]);  h_t = RNN(x_1..x_t) (GRU or L
   steps carry the state unchanged, so left padding does not change h);  u_t = W Dropout(h_t) (+ V[s_t]).
   Scores are cosines: cos(u_t, v_j) = <u_t/|u_t|, v_j/|v_j|>.
 
-SASRec user tower (cell = "sasrec"). Positions count back from each sequence's last real item (recency),
-  p_t = min(#{j >= t: s_j > 0} - 1, L - 1), so the last item is always at 0 (with recency_positions=False
-  they count from the first real item, min(#{j <= t: s_j > 0} - 1, L - 1)); left padding changes neither.
+SASRec user tower (cell = "sasrec"). Positions count from each sequence's first real item,
+  p_t = min(#{j <= t: s_j > 0} - 1, L - 1) (with recency_positions they count back from the last real item,
+  min(#{j >= t: s_j > 0} - 1, L - 1), so the last item is always at 0); left padding changes neither.
   With a learned table P:
   h^0_t = Dropout(V[s_t] + E_event[e_t] + P[p_t]); then num_blocks pre-layer-norm blocks b = 1..B:
     a = LN_1(h^{b-1});  Q = a W_q + b_q,  K = a W_k + b_k,  U = a W_v + b_v, split into H heads of d/H columns;
@@ -49,13 +49,12 @@ def layer_norm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) -> tf.Tensor:
     return (x - mean) * tf.math.rsqrt(var + LN_EPS) * gamma + beta
 
 
-def positions(mask: tf.Tensor, max_position: int, from_end: bool = True) -> tf.Tensor:
+def positions(mask: tf.Tensor, max_position: int, from_end: bool = False) -> tf.Tensor:
     """(B, L) int32 position of each step, clipped to max_position - 1.
 
-    from_end (recency): the number of real items after the step, so a sequence's last real item is always at
-    0, however long the sequence (a test history one item longer than a validation one reads its last item
-    at the same, most-trained position). Else counted from the sequence's first real item. Left padding
-    changes neither; padding steps get some clipped value (they are masked as keys, their states unused).
+    Counted from the sequence's first real item; with from_end (recency) the number of real items after the
+    step, so a sequence's last real item is always at 0 however long the sequence. Left padding changes
+    neither; padding steps get some clipped value (they are masked as keys, their states unused).
     """
     real = tf.cast(mask, tf.int32)
     counted = tf.cumsum(real, axis=1, reverse=from_end) - 1

@@ -58,7 +58,7 @@ class ModelParams:
     num_blocks: int = 2  # sasrec: stacked pre-layer-norm self-attention blocks
     num_heads: int = 2  # sasrec: attention heads (embedding_dim must be divisible by it)
     ffn_mult: int = 1  # sasrec: feed-forward inner width = ffn_mult * embedding_dim
-    recency_positions: bool = True  # sasrec: position 0 = the last real item (else 0 = the first real item)
+    recency_positions: bool = False  # sasrec: position 0 = the last real item (else, default: the first real item)
     residual: bool = False  # user state += input item embedding at that position (skip connection)
     learn_temperature: bool = False  # train log(tau) jointly (initialised at `temperature`)
     id_dropout: float = 0.1  # training-time prob. of zeroing an item's id embedding (teaches content path)
