@@ -143,7 +143,8 @@ def evaluate_day(url: str, ds: date, settings: Settings, model_id: str, artifact
 
     day = compute_day(url, ds, settings, model_id, artifact)
     store.store(url, ds, model_id, day.results, day.decision, day.intervals)
-    search.evaluate_search(url, ds, model_id, artifact)  # search methods' MRR/NDCG@10 rows beside the ranking's
+    # the search methods' MRR/NDCG@10 rows beside the ranking's
+    search.evaluate_search(url, ds, model_id, artifact, searches=settings.search_eval_searches)
     key = day.decision.metric
     registry.decide(
         url, model_id, day.decision.blessed, day.decision.reason, {m: r[key] for m, r in day.results.items()}
