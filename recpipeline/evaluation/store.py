@@ -99,13 +99,15 @@ def format_table(
     keys = [key for key in wanted if key in table]
     known = [m for m in methods() if m in users]
     shown = known + sorted(set(users) - set(known))
+    width = max([14, *(len(m) + 2 for m in shown)])  # a column never runs into the next one's name
     lines = [
         f"evaluation for {ds} ({int(users.get(MODEL, 0)):,} users, full-catalogue ranking)",
-        f"  {'metric':14}" + "".join(f"{m:>14}" for m in shown),
+        f"  {'metric':14}" + "".join(f"{m:>{width}}" for m in shown),
     ]
     for metric, k in keys:
         label = metric_label(metric, k)
-        lines.append(f"  {label:14}" + "".join(f"{table[(metric, k)].get(m, float('nan')):>14.4f}" for m in shown))
+        values = (table[(metric, k)].get(m, float("nan")) for m in shown)
+        lines.append(f"  {label:14}" + "".join(f"{v:>{width}.4f}" for v in values))
     return lines
 
 
