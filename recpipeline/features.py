@@ -177,11 +177,17 @@ class ItemTable:
     def n_items(self) -> int:
         return len(self.item_ids) - 1
 
-    def indices(self, ids: Sequence[str] | np.ndarray) -> np.ndarray:
-        """Dense index of each item id in this catalogue (0, the padding row, where it is not in it)."""
+    @property
+    def index(self) -> dict[str, int]:
+        """item id -> dense index in this catalogue (built once)."""
         if self._index is None:
             self._index = {item_id: i for i, item_id in enumerate(self.item_ids) if i}
-        return np.fromiter((self._index.get(i, 0) for i in ids), dtype=np.int64, count=len(ids))
+        return self._index
+
+    def indices(self, ids: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Dense index of each item id in this catalogue (0, the padding row, where it is not in it)."""
+        index = self.index
+        return np.fromiter((index.get(i, 0) for i in ids), dtype=np.int64, count=len(ids))
 
 
 def content_tokens(row: Mapping[str, Any]) -> list[str]:

@@ -41,8 +41,7 @@ def model_rows(
         else None
     )
     if dismissed:
-        index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
-        exclude = dismissals.exclusions(seqs.user_ids, dismissed, index, exclude)
+        exclude = dismissals.exclusions(seqs.user_ids, dismissed, items.index, exclude)
     top = scoring.top_n(user_vecs, item_vecs, settings.top_k, exclude=exclude, sellable=items.in_stock)
     reasons, reason_scores = scoring.explain(top.items, seqs.items, item_vecs)
     rows = publish.result_rows(

@@ -87,8 +87,7 @@ def _last_blessed_metric(url: str, ds: date, settings: Settings, data: EvalSet, 
     ranked = scoring.top_n(
         scoring.normalise(model.user_vectors(history, events)), scoring.normalise(old_vecs), max(KS), exclude=history
     ).items
-    new_index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
-    ranked = remap_ranking(ranked, old_items.item_ids, new_index)
+    ranked = remap_ranking(ranked, old_items.item_ids, items.index)
     label = metric_label(settings.gate_metric, settings.eval_k)
     empty = np.zeros(0, dtype=np.int64)
     given = MetricInput(hit_matrix(ranked, data.relevant), ranked[:, :BEYOND_K], empty, empty, empty, None)

@@ -97,11 +97,10 @@ def feedback_inputs(url: str, ds: date, settings: Settings, sequences: features.
         dismissed: dict[str, set[str]] = defaultdict(set)
         for user, item_id in db.fetch_all(cur, "feedback_training_dismissals", params):
             dismissed[user].add(item_id)
-    index = {item_id: i for i, item_id in enumerate(items.item_ids) if i}
     inputs = build_inputs(
         sequences,
         rows,
-        index,
+        items.index,
         propensity,
         settings.feedback_click_weight,
         settings.feedback_negative_weight,
