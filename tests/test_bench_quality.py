@@ -5,6 +5,7 @@ the dataset they were published on."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -90,16 +91,23 @@ def test_bench_runs_end_to_end_in_a_scratch_database(
     sources.land(fresh_db, "recbole", foreign / "other.inter")
     args = bench.parse_args(
         [str(write_taobao(workdir)), "--format", "taobao", "--cell", "sasrec", "--epochs", "2", "--scratch-db",
-         scratch_name, "--database-url", server_url, "--set", "embedding_dim=8", "--set", "eval_batch_users=64"]
+         scratch_name, "--database-url", server_url, "--set", "embedding_dim=8", "--set", "eval_batch_users=64",
+         "--refit"]
     )  # fmt: skip
     reports = bench.run(args)
     out = capsys.readouterr().out
     assert f"over {DAYS} day(s)" in out and "rejected 0" in out
     assert f"features: {USERS} users" in out  # the stranger of the configured database is not among them
     assert "no published reference" in out and "ICLRec" not in out and "ratio" not in out
-    assert out.rstrip().splitlines()[-1].startswith("model HR@10")
-    assert 0.0 <= reports["model"]["hit_rate@10"] <= 1.0
+    lines = out.rstrip().splitlines()
+    assert lines[-2].startswith("model HR@10") and lines[-1].startswith("model refit (")
+    assert 0.0 <= reports["model"]["hit_rate@10"] <= 1.0 and 0.0 <= reports["refit"]["hit_rate@10"] <= 1.0
     assert "seq/s" in out
+    # the refit trains for the validation-selected epochs on everything but each user's test item
+    best = int(re.search(r"best epoch (\d+) of", out).group(1))
+    refit = re.search(r"refit: (\d+) epochs on ([\d,]+) interactions", out)
+    assert int(refit.group(1)) == best
+    assert int(refit.group(2).replace(",", "")) == len(interactions(SEEDS["taobao"])) - USERS
 
 
 def test_references_only_for_their_dataset(workdir: Path):
