@@ -273,8 +273,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--refit",
-        action="store_true",
-        help="also retrain on train + validation targets for the selected epochs and print that model's line",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after selection, retrain on train + validation targets for the selected epochs and print that "
+        "model's line last (the line above it is the model trained without them, as the S3-Rec papers evaluate)",
     )
     ap.add_argument("--database-url", help="server to create the scratch database on (default: the configured one)")
     ap.add_argument("--scratch-db", default=SCRATCH_DB, help="name of the scratch database (dropped and recreated)")

@@ -232,3 +232,17 @@ def test_params_from_settings():
     assert (p.cell, p.embedding_dim, p.dropout, p.seq_len) == ("lstm", 32, 0.5, 50)
     with pytest.raises(ValueError):
         ModelParams.from_settings(Settings(), nonsense=1)
+
+
+def test_cell_defaults_apply_only_where_nothing_was_configured():
+    from recpipeline.config import Settings
+    from recpipeline.model.types import CELL_DEFAULTS
+
+    recipe = CELL_DEFAULTS["sasrec"]
+    p = ModelParams.from_settings(Settings(cell="sasrec"))
+    assert {k: getattr(p, k) for k in recipe} == recipe
+    assert ModelParams.from_settings(Settings(), cell="sasrec").residual == recipe["residual"]
+    configured = ModelParams.from_settings(Settings(cell="sasrec", learning_rate=0.001), residual=False)
+    assert (configured.learning_rate, configured.residual, configured.dropout) == (0.001, False, recipe["dropout"])
+    gru = ModelParams.from_settings(Settings(cell="gru"))
+    assert (gru.learning_rate, gru.dropout, gru.residual) == (Settings.learning_rate, Settings.dropout, False)

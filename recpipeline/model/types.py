@@ -32,6 +32,14 @@ class ItemContent:
             raise ValueError(f"content token id {int(self.tokens.max())} >= vocab_size {self.vocab_size}")
 
 
+# Per-cell defaults, chosen on Amazon Beauty's validation split (bench/quality.py; runs listed in the README):
+# the self-attention cell learns far faster with a larger step and the last item's vector added to the user
+# state. They replace a value only while it is the shared default, so a configured value always wins.
+CELL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sasrec": {"learning_rate": 0.003, "dropout": 0.3, "residual": True},
+}
+
+
 @dataclass
 class ModelParams:
     """Hyper-parameters of the two-tower model; build with `ModelParams.from_settings(settings, **overrides)`.
@@ -82,6 +90,10 @@ class ModelParams:
         unknown = sorted(set(overrides) - names)
         if unknown:
             raise ValueError(f"unknown model params: {', '.join(unknown)}")
+        shared = {f.name: f.default for f in dataclasses.fields(cls)}
+        for name, value in CELL_DEFAULTS.get(overrides.get("cell", base.get("cell", cls.cell)), {}).items():
+            if base.get(name, shared[name]) == shared[name]:
+                base[name] = value
         return cls(**{**base, **overrides}).validated()
 
     def validated(self) -> ModelParams:
