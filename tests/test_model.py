@@ -246,3 +246,15 @@ def test_cell_defaults_apply_only_where_nothing_was_configured():
     assert (configured.learning_rate, configured.residual, configured.dropout) == (0.001, False, recipe["dropout"])
     gru = ModelParams.from_settings(Settings(cell="gru"))
     assert (gru.learning_rate, gru.dropout, gru.residual) == (Settings.learning_rate, Settings.dropout, False)
+
+
+def test_registry_shows_the_values_a_model_trained_with():
+    from recpipeline.config import Settings
+    from recpipeline.model.daily import registered_params
+
+    settings = Settings(cell="sasrec")
+    shown = registered_params(settings, ModelParams.from_settings(settings))
+    assert (shown["learning_rate"], shown["dropout"], shown["residual"]) == (0.003, 0.3, True)
+    assert shown["cell"] == "sasrec" and shown["top_k"] == settings.top_k  # other settings as they are
+    gru = registered_params(Settings(), ModelParams.from_settings(Settings()))
+    assert gru == Settings().public_dict()  # nothing differs for the default cell

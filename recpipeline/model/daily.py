@@ -19,7 +19,7 @@ from recpipeline.config import Settings
 from recpipeline.days import day_start_epoch
 from recpipeline.loo import hold_out_last, item_counts
 from recpipeline.model.tf_logs import known_notices_filtered
-from recpipeline.model.types import ItemContent, ModelParams, TrainingSet
+from recpipeline.model.types import CELL_DEFAULTS, ItemContent, ModelParams, TrainingSet
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,15 @@ def model_id_for(ds: date, params: ModelParams, window: TrainingWindow, feedback
         key["feedback"] = feedback
     digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
     return f"{ds:%Y%m%d}-{params.cell}-{digest}"
+
+
+def registered_params(settings: Settings, params: ModelParams) -> dict:
+    """The settings as registered with a model, with the values it trained with where they differ (a cell's
+    own defaults, `types.CELL_DEFAULTS`), so the Models page shows what was used."""
+    out = settings.public_dict()
+    used = params.to_dict()
+    out.update({k: used[k] for k in (*out, *CELL_DEFAULTS.get(params.cell, {})) if k in used})
+    return out
 
 
 def item_content(items: features.ItemTable) -> ItemContent:
@@ -118,7 +127,15 @@ def train_day(url: str, ds: date, settings: Settings) -> dict:
     summary = {"model_id": model_id, "artifact": str(artifact), **metrics}
     metrics["history"] = model.history  # per-epoch loss and validation metrics, for the Models page
     if not registry.register(
-        url, model_id, ds, params.cell, settings.public_dict(), window.start, window.end, metrics, str(artifact)
+        url,
+        model_id,
+        ds,
+        params.cell,
+        registered_params(settings, params),
+        window.start,
+        window.end,
+        metrics,
+        str(artifact),
     ):
         record = registry.get(url, model_id)
         log.info(
