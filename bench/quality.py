@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from recpipeline import db, features, quality, sources  # noqa: E402
 from recpipeline.config import CELLS, Settings, load_settings  # noqa: E402
 from recpipeline.evaluation import baselines, metrics  # noqa: E402
+
+if TYPE_CHECKING:
+    from recpipeline.loo import LooSplit
+    from recpipeline.model import ModelParams, TrainedModel, TrainingSet
 
 SCRATCH_DB = "recpipeline_bench_quality"  # dropped and recreated on each run
 # A bench measures the model, not the daily task's wall-clock bound (a budget also swaps in the sampled softmax).
@@ -164,7 +168,7 @@ def typed_overrides(pairs: list[str], defaults: dict[str, Any]) -> dict[str, Any
 def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     """The whole bench; returns {"model": report, "popularity": report} (k = 10, 20)."""
     from recpipeline.loo import item_counts, leave_one_out  # noqa: PLC0415
-    from recpipeline.model import ItemContent, ModelParams, TrainingSet, rank_of_targets, train  # noqa: PLC0415
+    from recpipeline.model import ItemContent, ModelParams, TrainingSet, evaluate, train  # noqa: PLC0415
 
     os.environ.update(NO_TIME_BUDGET)
     t0 = time.perf_counter()
@@ -198,12 +202,12 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     )
 
     best = max(model.history, key=lambda r: r.get("val_ndcg@10", -1.0))
-    refit = refit_model(seqs.items, seqs.events, data, params, int(best["epoch"])) if args.refit else None
+    best_epoch = int(best["epoch"])
+    refit = refit_model(split, data, params, best_epoch) if args.refit else None
 
     ks = (10, 20)
     hist, hist_events, targets = split.test  # read once, after training
-    ranks = rank_of_targets(model.user_vectors(hist, hist_events), model.item_vectors(), targets, hist)
-    model_report = metrics.single_target_report(ranks, ks)
+    model_report = evaluate(model, hist, hist_events, targets, ks)
     before_test = np.concatenate(hist)  # every interaction before each user's test item
     pop = baselines.popularity(before_test, max(ks), exclude=hist)
     pop_report = metrics.single_target_report(metrics.single_target_ranks(pop, targets), ks)
@@ -232,29 +236,21 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     print(line("model", model_report), flush=True)
     reports = {"model": model_report, "popularity": pop_report}
     if refit is not None:
-        reports["refit"] = metrics.single_target_report(
-            rank_of_targets(refit.user_vectors(hist, hist_events), refit.item_vectors(), targets, hist), ks
-        )
-        print(line(f"model refit ({int(best['epoch'])} epochs on train + validation targets)", reports["refit"]))
+        reports["refit"] = evaluate(refit, hist, hist_events, targets, ks)
+        print(line(f"model refit ({best_epoch} epochs on train + validation targets)", reports["refit"]))
     return reports
 
 
-def refit_model(sequences: list[np.ndarray], events: list[np.ndarray], data: Any, params: Any, epochs: int) -> Any:
+def refit_model(split: LooSplit, data: TrainingSet, params: ModelParams, epochs: int) -> TrainedModel:
     """Retrain from scratch, same parameters and seed, for the validation-selected number of epochs on every
     interaction but each user's test item: the validation targets become training data, as a production
     model trains on everything it has. Selection stays on validation; the test targets are not read here."""
-    from recpipeline.loo import hold_out_last, item_counts  # noqa: PLC0415
+    from recpipeline.loo import item_counts  # noqa: PLC0415
     from recpipeline.model import ModelParams, TrainingSet, train  # noqa: PLC0415
 
-    held = hold_out_last(sequences, events, 3)
-    full = TrainingSet(
-        data.n_items,
-        held.train_sequences,
-        held.train_events,
-        data.content,
-        item_counts(held.train_sequences, data.n_items),
-    )
-    print(f"refit: {epochs} epochs on {sum(len(s) for s in held.train_sequences):,} interactions", flush=True)
+    sequences = split.refit_sequences
+    full = TrainingSet(data.n_items, sequences, split.refit_events, data.content, item_counts(sequences, data.n_items))
+    print(f"refit: {epochs} epochs on {sum(len(s) for s in sequences):,} interactions", flush=True)
     refit_params = ModelParams.from_dict({**params.to_dict(), "epochs": epochs})
     return train(full, refit_params, log=lambda m: print(m, flush=True), budget_seconds=0, budget_sampled=False)
 

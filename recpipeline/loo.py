@@ -3,8 +3,9 @@ protocol of the SASRec / S3-Rec papers, numpy only.
 
 `hold_out_last`: for each user with n >= min_length interactions, the target is s[-1] given s[:-1], and s[:-1]
 trains; shorter sequences train whole and are not evaluated. `leave_one_out` applies it twice: test target
-s[-1] given s[:-1]; validation target s[-2] given s[:-2]; training sequence s[:-2]. At ranking time the given
-history is excluded from the candidates.
+s[-1] given s[:-1]; validation target s[-2] given s[:-2]; training sequence s[:-2] (and s[:-1], the validation
+target included, for a refit after model selection). At ranking time the given history is excluded from the
+candidates.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class LooSplit:
     test_events: list[np.ndarray]
     test_targets: np.ndarray
     eval_users: np.ndarray  # positions (in the input lists) of the evaluated users
+    refit_sequences: list[np.ndarray]  # every interaction but each evaluated user's test item (train + validation)
+    refit_events: list[np.ndarray]
 
     @property
     def validation(self) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
@@ -95,6 +98,8 @@ def leave_one_out(sequences: list[np.ndarray], events: list[np.ndarray], min_len
         test.history_events,
         test.targets,
         test.users,
+        test.train_sequences,
+        test.train_events,
     )
 
 

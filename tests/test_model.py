@@ -222,6 +222,7 @@ def test_leave_one_out_split():
     assert split.valid_targets.tolist() == [3] and split.valid_histories[0].tolist() == [1, 2]
     assert split.test_targets.tolist() == [4] and split.test_histories[0].tolist() == [1, 2, 3]
     assert split.eval_users.tolist() == [0]
+    assert [s.tolist() for s in split.refit_sequences] == [[1, 2, 3], [5, 6]]  # all but the test item
     assert item_counts(seqs, 6).tolist() == [0, 1, 1, 1, 1, 1, 1]
 
 
